@@ -1,0 +1,7 @@
+//! artifact: inspect, check, patch and verify pickled ML model artifacts without executing them.
+//!
+//! Layers, from bytes up: [`container`] (where the pickle bytes come from), [`pickle`]
+//! (opcodes and the symbolic machine), [`model`] (the scikit-learn view of the graph),
+//! [`report`] (renderers). The commands in [`commands`] glue them together.
+
+pub mod pickle;

@@ -1,0 +1,72 @@
+//! Typed errors of the pickle layer. Every error names the byte offset and, when one is
+//! involved, the opcode, so the command edge can print "file: offset N (OPCODE): what".
+
+use std::fmt;
+
+/// What went wrong, without the position (see [`PickleError`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ErrorKind {
+    #[error("byte 0x{0:02x} is not a pickle opcode")]
+    UnknownOpcode(u8),
+    #[error(
+        "the data ends before the opcode's argument does (needs {needed} bytes, {available} left)"
+    )]
+    Truncated { needed: u64, available: u64 },
+    #[error("the data ends without a STOP opcode")]
+    MissingStop,
+    #[error("negative length {0}")]
+    NegativeLength(i64),
+    #[error("the text argument has no terminating newline")]
+    MissingNewline,
+    #[error("the opcode runs past the end of its frame (frame ends at offset {frame_end})")]
+    StraddlesFrame { frame_end: u64 },
+    #[error("a new frame starts {remaining} bytes before the end of the current one")]
+    FrameInsideFrame { remaining: u64 },
+    #[error("the frame claims {claimed} bytes but only {available} remain")]
+    FrameTooLong { claimed: u64, available: u64 },
+    #[error("unsupported pickle protocol {0}")]
+    UnsupportedProtocol(u8),
+    #[error("the stack holds {have} items, the opcode needs {need}")]
+    StackUnderflow { need: usize, have: usize },
+    #[error("no MARK is open")]
+    NoMark,
+    #[error("memo slot {0} is empty")]
+    MemoMissing(u64),
+    #[error("{0}")]
+    BadArgument(String),
+    #[error("{0}")]
+    Joblib(String),
+    #[error("limit exceeded: {0}")]
+    Limit(String),
+}
+
+/// An error at a position in a pickle stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PickleError {
+    /// Byte offset of the opcode (or of the data) where the problem was found.
+    pub offset: u64,
+    /// The opcode being read, as pickletools names it, if any.
+    pub opcode: Option<&'static str>,
+    pub kind: ErrorKind,
+}
+
+impl PickleError {
+    pub fn new(offset: u64, opcode: Option<&'static str>, kind: ErrorKind) -> Self {
+        PickleError {
+            offset,
+            opcode,
+            kind,
+        }
+    }
+}
+
+impl fmt::Display for PickleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.opcode {
+            Some(op) => write!(f, "at offset {} ({}): {}", self.offset, op, self.kind),
+            None => write!(f, "at offset {}: {}", self.offset, self.kind),
+        }
+    }
+}
+
+impl std::error::Error for PickleError {}

@@ -1,0 +1,419 @@
+//! The object graph a pickle stream describes, built without importing or calling anything.
+//!
+//! Nodes live in one arena and refer to each other by [`NodeId`]; a memo GET shares an id
+//! instead of copying, so a "memo bomb" (a list that holds itself a million times) costs
+//! a million ids, not an exponential tree. Containers and objects are mutated in place by
+//! APPENDS / SETITEMS / BUILD exactly as CPython mutates the real objects, so a node that
+//! was memoized before its BUILD still sees its state through every later GET.
+
+use std::borrow::Cow;
+
+use super::text;
+
+pub type NodeId = u32;
+
+/// A value on the stack or inside a container. Scalars are inline; everything else is a node.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Value {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Node(NodeId),
+}
+
+/// A byte range of the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Span {
+    pub offset: u64,
+    pub len: u64,
+}
+
+impl Span {
+    pub fn end(&self) -> u64 {
+        self.offset + self.len
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextEncoding {
+    /// BINUNICODE and friends.
+    Utf8,
+    /// Protocol 0 UNICODE: latin-1 with `\uXXXX` escapes.
+    RawUnicodeEscape,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BytesKind {
+    Bytes,
+    ByteArray,
+    /// A Python 2 `str` (SHORT_BINSTRING, BINSTRING): bytes of unknown encoding.
+    Py2String,
+    /// A protocol 0 STRING: the text between the quotes, still escaped.
+    Py2StringEscaped,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BigIntEncoding {
+    /// Decimal text (INT, LONG).
+    Text,
+    /// Little-endian two's complement (LONG1, LONG4).
+    Binary,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjectKind {
+    /// `callable(*args)` (REDUCE).
+    Reduce,
+    /// `cls.__new__(cls, *args)` (NEWOBJ).
+    NewObj,
+    /// `cls.__new__(cls, *args, **kwargs)` (NEWOBJ_EX).
+    NewObjEx,
+    /// Protocol 0 INST: class named inline, arguments from the mark.
+    Inst,
+    /// Protocol 1 OBJ: class and arguments from the mark.
+    Obj,
+}
+
+impl ObjectKind {
+    pub fn opcode_name(self) -> &'static str {
+        match self {
+            ObjectKind::Reduce => "REDUCE",
+            ObjectKind::NewObj => "NEWOBJ",
+            ObjectKind::NewObjEx => "NEWOBJ_EX",
+            ObjectKind::Inst => "INST",
+            ObjectKind::Obj => "OBJ",
+        }
+    }
+}
+
+/// One key/value pair of a dict (or of SETITEMS applied to an object).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Entry {
+    pub key: Value,
+    pub value: Value,
+    /// Offset of the first opcode that pushed the value: where a patch starts.
+    pub value_offset: u64,
+}
+
+/// The result of calling something: REDUCE, NEWOBJ, INST, OBJ.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Object {
+    pub kind: ObjectKind,
+    /// What is called: usually a [`Node::Global`].
+    pub callable: Value,
+    pub args: Value,
+    pub kwargs: Option<Value>,
+    /// The argument of the last BUILD applied to the object.
+    pub state: Option<Value>,
+    /// Items appended (APPEND/APPENDS/ADDITEMS) to an object that is not a plain container.
+    pub items: Vec<Value>,
+    /// Pairs set (SETITEM/SETITEMS) on an object that is not a plain dict.
+    pub entries: Vec<Entry>,
+    /// Data that follows the object outside the opcode stream (joblib arrays).
+    pub inline_data: Option<InlineData>,
+}
+
+/// Bytes that a loader reads straight from the file after an object's BUILD.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InlineData {
+    /// Where the padding byte (or the nested stream) starts.
+    pub offset: u64,
+    /// Length of the padding, not counting the padding-length byte.
+    pub padding: u64,
+    /// The raw array bytes (empty for a nested stream).
+    pub data: Span,
+    /// For object arrays: index of the nested stream in [`Graph::streams`].
+    pub nested_stream: Option<usize>,
+    pub shape: Vec<u64>,
+    pub dtype: String,
+    pub itemsize: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Node {
+    Str {
+        span: Span,
+        encoding: TextEncoding,
+    },
+    Bytes {
+        span: Span,
+        kind: BytesKind,
+    },
+    /// An integer too large for `i64` (or text we keep verbatim).
+    BigInt {
+        span: Span,
+        encoding: BigIntEncoding,
+    },
+    List(Vec<Value>),
+    Tuple(Vec<Value>),
+    Dict(Vec<Entry>),
+    Set(Vec<Value>),
+    FrozenSet(Vec<Value>),
+    Global {
+        module: Box<str>,
+        name: Box<str>,
+        /// Whether it came from STACK_GLOBAL (true) or GLOBAL/INST (false).
+        stack: bool,
+    },
+    Object(Box<Object>),
+    PersistentId(Value),
+    Extension(i64),
+    /// An out-of-band buffer (NEXT_BUFFER): its bytes are not in the file.
+    Buffer {
+        index: u64,
+        readonly: bool,
+    },
+}
+
+impl Node {
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Node::Str { .. } => "str",
+            Node::Bytes {
+                kind: BytesKind::ByteArray,
+                ..
+            } => "bytearray",
+            Node::Bytes { .. } => "bytes",
+            Node::BigInt { .. } => "int",
+            Node::List(_) => "list",
+            Node::Tuple(_) => "tuple",
+            Node::Dict(_) => "dict",
+            Node::Set(_) => "set",
+            Node::FrozenSet(_) => "frozenset",
+            Node::Global { .. } => "global",
+            Node::Object(_) => "object",
+            Node::PersistentId(_) => "persistent id",
+            Node::Extension(_) => "extension",
+            Node::Buffer { .. } => "buffer",
+        }
+    }
+}
+
+/// One complete pickle stream (PROTO .. STOP) in the file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stream {
+    pub offset: u64,
+    /// Offset just past STOP.
+    pub end: u64,
+    /// The PROTO argument, or `None` for protocol 0/1 streams that have no PROTO.
+    pub protocol: Option<u8>,
+    pub root: Value,
+    pub op_count: u64,
+    /// Whether this stream is a joblib object array nested inside another stream.
+    pub nested: bool,
+}
+
+/// Something a loader tolerates but a reviewer should hear about.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Anomaly {
+    pub offset: u64,
+    pub opcode: Option<&'static str>,
+    pub kind: AnomalyKind,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum AnomalyKind {
+    /// Items left on the stack (or marks left open) at STOP.
+    StackNotEmpty { items: usize, marks: usize },
+    /// A PUT wrote over a memo slot that was already set.
+    MemoOverwritten { index: u64 },
+    /// A PROTO that is not the first opcode of its stream.
+    MisplacedProto { protocol: u8 },
+    /// An opcode newer than the stream's declared protocol.
+    OpcodeAboveProtocol { protocol: u8 },
+    /// PERSID/BINPERSID: needs the loader's `persistent_load`.
+    PersistentId,
+    /// EXT1/2/4: resolved through the copyreg extension registry at load time.
+    Extension { code: i64 },
+    /// NEXT_BUFFER: needs buffers passed to the loader.
+    OutOfBandBuffer,
+    /// joblib padding that is longer than alignment needs or not made of 0xFF.
+    UnusualJoblibPadding { length: u64 },
+}
+
+/// The arena plus everything found while reading a file.
+#[derive(Debug)]
+pub struct Graph<'a> {
+    data: &'a [u8],
+    nodes: Vec<Node>,
+    /// Offset of the opcode that created each node.
+    origins: Vec<u64>,
+    pub streams: Vec<Stream>,
+    pub anomalies: Vec<Anomaly>,
+    /// Bytes after the last stream that do not form a pickle stream.
+    pub trailing: Option<Span>,
+}
+
+impl<'a> Graph<'a> {
+    pub fn new(data: &'a [u8]) -> Self {
+        Graph {
+            data,
+            nodes: Vec::new(),
+            origins: Vec::new(),
+            streams: Vec::new(),
+            anomalies: Vec::new(),
+            trailing: None,
+        }
+    }
+
+    pub fn data(&self) -> &'a [u8] {
+        self.data
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Adds a node; `None` when the arena is full (more than `u32::MAX` nodes).
+    pub(crate) fn push(&mut self, node: Node, origin: u64) -> Option<NodeId> {
+        let id = NodeId::try_from(self.nodes.len()).ok()?;
+        self.nodes.push(node);
+        self.origins.push(origin);
+        Some(id)
+    }
+
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id as usize]
+    }
+
+    pub(crate) fn node_mut(&mut self, id: NodeId) -> &mut Node {
+        &mut self.nodes[id as usize]
+    }
+
+    /// Offset of the opcode that created the node.
+    pub fn origin(&self, id: NodeId) -> u64 {
+        self.origins[id as usize]
+    }
+
+    pub fn get(&self, value: Value) -> Option<&Node> {
+        match value {
+            Value::Node(id) => Some(self.node(id)),
+            _ => None,
+        }
+    }
+
+    pub fn bytes(&self, span: Span) -> &'a [u8] {
+        // Spans are made by the lexer from in-bounds slices.
+        &self.data[span.offset as usize..span.end() as usize]
+    }
+
+    /// The text of a `str` value (or of a Python 2 string, read as latin-1).
+    pub fn text(&self, value: Value) -> Option<Cow<'a, str>> {
+        match self.get(value)? {
+            Node::Str { span, encoding } => Some(match encoding {
+                TextEncoding::Utf8 => String::from_utf8_lossy(self.bytes(*span)),
+                TextEncoding::RawUnicodeEscape => {
+                    Cow::Owned(text::decode_raw_unicode_escape(self.bytes(*span)))
+                }
+            }),
+            Node::Bytes {
+                span,
+                kind: BytesKind::Py2String,
+            } => Some(Cow::Owned(text::latin1(self.bytes(*span)))),
+            Node::Bytes {
+                span,
+                kind: BytesKind::Py2StringEscaped,
+            } => Some(Cow::Owned(text::latin1(&text::decode_string_escape(
+                self.bytes(*span),
+            )))),
+            _ => None,
+        }
+    }
+
+    /// Whether `value` is a str equal to `expected` (cheap: compares bytes first).
+    pub fn text_is(&self, value: Value, expected: &str) -> bool {
+        match self.get(value) {
+            Some(Node::Str {
+                span,
+                encoding: TextEncoding::Utf8,
+            }) => self.bytes(*span) == expected.as_bytes(),
+            Some(_) => self.text(value).is_some_and(|t| t == expected),
+            None => false,
+        }
+    }
+
+    pub fn global(&self, value: Value) -> Option<(&str, &str)> {
+        match self.get(value)? {
+            Node::Global { module, name, .. } => Some((module, name)),
+            _ => None,
+        }
+    }
+
+    pub fn object(&self, value: Value) -> Option<&Object> {
+        match self.get(value)? {
+            Node::Object(obj) => Some(obj),
+            _ => None,
+        }
+    }
+
+    /// Items of a tuple or list.
+    pub fn sequence(&self, value: Value) -> Option<&[Value]> {
+        match self.get(value)? {
+            Node::Tuple(items) | Node::List(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    pub fn dict_entries(&self, value: Value) -> Option<&[Entry]> {
+        match self.get(value)? {
+            Node::Dict(entries) => Some(entries),
+            _ => None,
+        }
+    }
+
+    /// The value stored under a str key. The last one wins, as in a Python dict.
+    pub fn dict_get(&self, dict: Value, key: &str) -> Option<&Entry> {
+        self.dict_entries(dict)?
+            .iter()
+            .rev()
+            .find(|e| self.text_is(e.key, key))
+    }
+
+    /// The class an object is an instance of, as `(module, name)`.
+    ///
+    /// NEWOBJ, INST and OBJ name it directly. For REDUCE, protocol 0/1 pickles of plain
+    /// classes call `copyreg._reconstructor(cls, base, state)`, so the class is the first
+    /// argument; any other REDUCE is a call, and its "class" is the callable itself.
+    pub fn class_of(&self, value: Value) -> Option<(&str, &str)> {
+        let obj = self.object(value)?;
+        match obj.kind {
+            ObjectKind::Reduce => {
+                let callee = self.global(obj.callable)?;
+                if matches!(
+                    callee,
+                    ("copyreg", "_reconstructor") | ("copy_reg", "_reconstructor")
+                ) {
+                    let first = *self.sequence(obj.args)?.first()?;
+                    self.global(first)
+                } else {
+                    Some(callee)
+                }
+            }
+            _ => self.global(obj.callable),
+        }
+    }
+
+    /// The state dict of an object: BUILD's argument, or the dict half of a
+    /// `(dict, slots)` state tuple.
+    pub fn state_dict(&self, value: Value) -> Option<Value> {
+        let state = self.object(value)?.state?;
+        match self.get(state)? {
+            Node::Dict(_) => Some(state),
+            Node::Tuple(items) if items.len() == 2 => {
+                let first = items[0];
+                matches!(self.get(first), Some(Node::Dict(_))).then_some(first)
+            }
+            _ => None,
+        }
+    }
+
+    /// Iterates over every node id.
+    pub fn ids(&self) -> impl Iterator<Item = NodeId> + use<> {
+        0..self.nodes.len() as NodeId
+    }
+}

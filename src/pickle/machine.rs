@@ -1,0 +1,1020 @@
+//! The symbolic pickle machine: CPython's unpickler semantics with nothing imported or called.
+//!
+//! It mirrors `Lib/pickle.py`'s `_Unpickler`: a stack split by marks (an opcode may not
+//! pop below the innermost MARK), a memo where MEMOIZE stores at `len(memo)` and PUT at
+//! an explicit index that may overwrite, and GET resolved when it runs. Instead of
+//! objects it builds [`Node`]s in a [`Graph`].
+//!
+//! joblib is the one loader whose semantics differ from `pickle.load`: its
+//! `NumpyUnpickler` reads raw array bytes from the file right after the BUILD of a
+//! `NumpyArrayWrapper`. [`super::joblib`] knows that layout; the machine asks it after
+//! every such BUILD in a top-level stream, and skips (never reads) the array bytes.
+
+use std::collections::HashMap;
+
+use super::error::{ErrorKind, PickleError};
+use super::graph::{
+    Anomaly, AnomalyKind, BigIntEncoding, BytesKind, Entry, Graph, InlineData, Node, NodeId,
+    Object, ObjectKind, Span, Stream, TextEncoding, Value,
+};
+use super::joblib;
+use super::lexer::{Arg, Lexer, Op};
+use super::opcode::{HIGHEST_PROTOCOL, Opcode};
+
+/// Receives every opcode and every span of inline data as the machine reads them.
+pub trait Visitor {
+    fn op(&mut self, _stream: usize, _nested: bool, _op: &Op<'_>) {}
+    fn inline_data(&mut self, _stream: usize, _data: &InlineData) {}
+}
+
+/// A visitor that ignores everything.
+pub struct Quiet;
+impl Visitor for Quiet {}
+
+/// Reads every pickle stream in `data` into a graph.
+///
+/// The first stream must parse. After it, bytes that form another complete stream are
+/// read as one (other loaders than `pickle.load` read them); bytes that do not are
+/// recorded in [`Graph::trailing`].
+pub fn parse<'a, V: Visitor>(data: &'a [u8], visitor: &mut V) -> Result<Graph<'a>, PickleError> {
+    let mut graph = Graph::new(data);
+    let first = read_stream(&mut graph, visitor, 0, false, true)?;
+    let mut pos = first as usize;
+    while pos < data.len() {
+        // Try quietly first, so that a failed attempt emits nothing to the visitor.
+        let mut scratch = Graph::new(data);
+        if read_stream(&mut scratch, &mut Quiet, pos, false, true).is_err() {
+            graph.trailing = Some(Span {
+                offset: pos as u64,
+                len: (data.len() - pos) as u64,
+            });
+            break;
+        }
+        pos = read_stream(&mut graph, visitor, pos, false, true)? as usize;
+    }
+    Ok(graph)
+}
+
+/// Reads one stream starting at `start`; returns the offset just past its STOP.
+fn read_stream<V: Visitor>(
+    graph: &mut Graph<'_>,
+    visitor: &mut V,
+    start: usize,
+    nested: bool,
+    joblib: bool,
+) -> Result<u64, PickleError> {
+    let index = graph.streams.len();
+    graph.streams.push(Stream {
+        offset: start as u64,
+        end: start as u64,
+        protocol: None,
+        root: Value::None,
+        op_count: 0,
+        nested,
+    });
+    let mut machine = Machine {
+        graph,
+        visitor,
+        stack: Vec::new(),
+        marks: Vec::new(),
+        memo: Memo::default(),
+        stream: index,
+        nested,
+        joblib,
+        protocol: None,
+        buffers: 0,
+        op_count: 0,
+    };
+    let mut lexer = Lexer::new(machine.graph.data(), start);
+    let root = machine.run(&mut lexer)?;
+    let stream = &mut machine.graph.streams[index];
+    stream.end = lexer.position() as u64;
+    stream.protocol = machine.protocol;
+    stream.root = root;
+    stream.op_count = machine.op_count;
+    Ok(stream.end)
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Item {
+    value: Value,
+    /// Offset of the first opcode of the expression that produced the value.
+    offset: u64,
+}
+
+/// The memo. MEMOIZE indices are dense from 0, so they live in a vector; explicit PUT
+/// indices may be anything up to 2^32 and go to a map when they would leave a hole.
+#[derive(Default)]
+struct Memo {
+    dense: Vec<Value>,
+    sparse: HashMap<u64, Value>,
+}
+
+impl Memo {
+    fn len(&self) -> u64 {
+        (self.dense.len() + self.sparse.len()) as u64
+    }
+
+    fn get(&self, index: u64) -> Option<Value> {
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| self.dense.get(i).copied())
+            .or_else(|| self.sparse.get(&index).copied())
+    }
+
+    /// Stores a value; returns whether a value was overwritten.
+    fn put(&mut self, index: u64, value: Value) -> bool {
+        if let Some(slot) = usize::try_from(index)
+            .ok()
+            .and_then(|i| self.dense.get_mut(i))
+        {
+            *slot = value;
+            return true;
+        }
+        if index == self.dense.len() as u64 && !self.sparse.contains_key(&index) {
+            self.dense.push(value);
+            // Keep the invariant that sparse holds no index the dense part covers.
+            while let Some(next) = self.sparse.remove(&(self.dense.len() as u64)) {
+                self.dense.push(next);
+            }
+            return false;
+        }
+        self.sparse.insert(index, value).is_some()
+    }
+}
+
+struct Machine<'g, 'a, V> {
+    graph: &'g mut Graph<'a>,
+    visitor: &'g mut V,
+    stack: Vec<Item>,
+    /// Stack length and opcode offset of each open MARK.
+    marks: Vec<(usize, u64)>,
+    memo: Memo,
+    stream: usize,
+    nested: bool,
+    joblib: bool,
+    protocol: Option<u8>,
+    buffers: u64,
+    op_count: u64,
+}
+
+type OpResult = Result<(), ErrorKind>;
+
+impl<'a, V: Visitor> Machine<'_, 'a, V> {
+    fn run(&mut self, lexer: &mut Lexer<'a>) -> Result<Value, PickleError> {
+        loop {
+            let op = lexer.next_op()?;
+            self.op_count += 1;
+            self.visitor.op(self.stream, self.nested, &op);
+            let err = |kind| PickleError::new(op.offset, Some(op.code.name()), kind);
+            if op.code == Opcode::Stop {
+                let top = self.pop().map_err(err)?;
+                if !self.stack.is_empty() || !self.marks.is_empty() {
+                    self.anomaly(
+                        &op,
+                        AnomalyKind::StackNotEmpty {
+                            items: self.stack.len(),
+                            marks: self.marks.len(),
+                        },
+                    );
+                }
+                return Ok(top.value);
+            }
+            self.step(&op, lexer).map_err(err)?;
+        }
+    }
+
+    fn anomaly(&mut self, op: &Op<'_>, kind: AnomalyKind) {
+        self.graph.anomalies.push(Anomaly {
+            offset: op.offset,
+            opcode: Some(op.code.name()),
+            kind,
+        });
+    }
+
+    fn step(&mut self, op: &Op<'a>, lexer: &mut Lexer<'a>) -> OpResult {
+        let at = op.offset;
+        if let Some(protocol) = self.protocol
+            && op.code.protocol() > protocol
+        {
+            self.anomaly(op, AnomalyKind::OpcodeAboveProtocol { protocol });
+        }
+        match op.code {
+            Opcode::Proto => {
+                let p = int_arg(op)? as u8;
+                if p > HIGHEST_PROTOCOL {
+                    return Err(ErrorKind::UnsupportedProtocol(p));
+                }
+                if self.op_count == 1 {
+                    self.protocol = Some(p);
+                } else {
+                    self.anomaly(op, AnomalyKind::MisplacedProto { protocol: p });
+                }
+            }
+            Opcode::Frame => {}
+            Opcode::Stop => unreachable!("handled by run"),
+
+            // Scalars.
+            Opcode::None => self.push(Value::None, at),
+            Opcode::NewTrue => self.push(Value::Bool(true), at),
+            Opcode::NewFalse => self.push(Value::Bool(false), at),
+            Opcode::BinInt | Opcode::BinInt1 | Opcode::BinInt2 => {
+                self.push(Value::Int(int_arg(op)?), at)
+            }
+            Opcode::Int => {
+                let line = line_arg(op)?;
+                match line {
+                    b"00" => self.push(Value::Bool(false), at),
+                    b"01" => self.push(Value::Bool(true), at),
+                    _ => self.push_text_int(op, line, false)?,
+                }
+            }
+            Opcode::Long => {
+                let line = line_arg(op)?;
+                self.push_text_int(op, line, true)?
+            }
+            Opcode::Long1 | Opcode::Long4 => {
+                let bytes = bytes_arg(op)?;
+                match decode_long(bytes) {
+                    Some(v) => self.push(Value::Int(v), at),
+                    None => self.push_node(
+                        Node::BigInt {
+                            span: payload_span(op, bytes),
+                            encoding: BigIntEncoding::Binary,
+                        },
+                        at,
+                    )?,
+                }
+            }
+            Opcode::Float => {
+                let line = line_arg(op)?;
+                let v = std::str::from_utf8(line)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<f64>().ok())
+                    .ok_or_else(|| bad("FLOAT argument is not a number"))?;
+                self.push(Value::Float(v), at)
+            }
+            Opcode::BinFloat => match op.arg {
+                Arg::Float(v) => self.push(Value::Float(v), at),
+                _ => return Err(bad("BINFLOAT without argument")),
+            },
+
+            // Strings and bytes: spans into the input, never copies.
+            Opcode::ShortBinUnicode | Opcode::BinUnicode | Opcode::BinUnicode8 => {
+                let bytes = bytes_arg(op)?;
+                self.push_node(
+                    Node::Str {
+                        span: payload_span(op, bytes),
+                        encoding: TextEncoding::Utf8,
+                    },
+                    at,
+                )?
+            }
+            Opcode::Unicode => {
+                let line = line_arg(op)?;
+                self.push_node(
+                    Node::Str {
+                        span: Span {
+                            offset: at + 1,
+                            len: line.len() as u64,
+                        },
+                        encoding: TextEncoding::RawUnicodeEscape,
+                    },
+                    at,
+                )?
+            }
+            Opcode::ShortBinBytes | Opcode::BinBytes | Opcode::BinBytes8 => {
+                self.push_bytes(op, BytesKind::Bytes)?
+            }
+            Opcode::ByteArray8 => self.push_bytes(op, BytesKind::ByteArray)?,
+            Opcode::ShortBinString | Opcode::BinString => {
+                self.push_bytes(op, BytesKind::Py2String)?
+            }
+            Opcode::String => {
+                let line = line_arg(op)?;
+                let quoted = line.len() >= 2
+                    && (line[0] == b'\'' || line[0] == b'"')
+                    && line[line.len() - 1] == line[0];
+                if !quoted {
+                    return Err(bad("the STRING opcode argument must be quoted"));
+                }
+                self.push_node(
+                    Node::Bytes {
+                        span: Span {
+                            offset: at + 2,
+                            len: line.len() as u64 - 2,
+                        },
+                        kind: BytesKind::Py2StringEscaped,
+                    },
+                    at,
+                )?
+            }
+            Opcode::NextBuffer => {
+                self.anomaly(op, AnomalyKind::OutOfBandBuffer);
+                let index = self.buffers;
+                self.buffers += 1;
+                self.push_node(
+                    Node::Buffer {
+                        index,
+                        readonly: false,
+                    },
+                    at,
+                )?
+            }
+            Opcode::ReadonlyBuffer => {
+                let top = self.top()?;
+                if let Some(Node::Buffer { readonly, .. }) = self.node_mut(top.value) {
+                    *readonly = true;
+                }
+            }
+
+            // Containers.
+            Opcode::EmptyList => self.push_node(Node::List(Vec::new()), at)?,
+            Opcode::EmptyTuple => self.push_node(Node::Tuple(Vec::new()), at)?,
+            Opcode::EmptyDict => self.push_node(Node::Dict(Vec::new()), at)?,
+            Opcode::EmptySet => self.push_node(Node::Set(Vec::new()), at)?,
+            Opcode::List => {
+                let (items, start) = self.pop_mark()?;
+                self.push_node(Node::List(values(&items)), start)?
+            }
+            Opcode::Tuple => {
+                let (items, start) = self.pop_mark()?;
+                self.push_node(Node::Tuple(values(&items)), start)?
+            }
+            Opcode::FrozenSet => {
+                let (items, start) = self.pop_mark()?;
+                self.push_node(Node::FrozenSet(values(&items)), start)?
+            }
+            Opcode::Dict => {
+                let (items, start) = self.pop_mark()?;
+                if items.len() % 2 != 0 {
+                    return Err(bad("DICT needs an even number of items after MARK"));
+                }
+                let entries = pairs(&items);
+                self.push_node(Node::Dict(entries), start)?
+            }
+            Opcode::Tuple1 | Opcode::Tuple2 | Opcode::Tuple3 => {
+                let n = match op.code {
+                    Opcode::Tuple1 => 1,
+                    Opcode::Tuple2 => 2,
+                    _ => 3,
+                };
+                let items = self.pop_n(n)?;
+                self.push_node(Node::Tuple(values(&items)), items[0].offset)?
+            }
+            Opcode::Append => {
+                let item = self.pop()?;
+                let target = self.top()?;
+                self.extend(target.value, &[item], "APPEND")?
+            }
+            Opcode::Appends => {
+                let (items, _) = self.pop_mark()?;
+                let target = self.top()?;
+                self.extend(target.value, &items, "APPENDS")?
+            }
+            Opcode::AddItems => {
+                let (items, _) = self.pop_mark()?;
+                let target = self.top()?;
+                self.add_items(target.value, &items)?
+            }
+            Opcode::SetItem => {
+                let items = self.pop_n(2)?;
+                let target = self.top()?;
+                self.set_items(target.value, pairs(&items))?
+            }
+            Opcode::SetItems => {
+                let (items, _) = self.pop_mark()?;
+                if items.len() % 2 != 0 {
+                    return Err(bad("SETITEMS needs an even number of items after MARK"));
+                }
+                let target = self.top()?;
+                self.set_items(target.value, pairs(&items))?
+            }
+
+            // Stack and memo.
+            Opcode::Pop => {
+                if self.stack.len() > self.base() {
+                    self.stack.pop();
+                } else {
+                    // CPython's load_pop discards the innermost mark when nothing is above it.
+                    self.pop_mark()?;
+                }
+            }
+            Opcode::Dup => {
+                let top = self.top()?;
+                self.stack.push(top);
+            }
+            Opcode::Mark => self.marks.push((self.stack.len(), at)),
+            Opcode::PopMark => {
+                self.pop_mark()?;
+            }
+            Opcode::Get | Opcode::BinGet | Opcode::LongBinGet => {
+                let index = memo_index(op)?;
+                let value = self.memo.get(index).ok_or(ErrorKind::MemoMissing(index))?;
+                self.push(value, at)
+            }
+            Opcode::Put | Opcode::BinPut | Opcode::LongBinPut => {
+                let index = memo_index(op)?;
+                let top = self.top()?;
+                if self.memo.put(index, top.value) {
+                    self.anomaly(op, AnomalyKind::MemoOverwritten { index });
+                }
+            }
+            Opcode::Memoize => {
+                let top = self.top()?;
+                let index = self.memo.len();
+                self.memo.put(index, top.value);
+            }
+
+            // Names and calls.
+            Opcode::Global => {
+                let (module, name) = pair_arg(op)?;
+                let node = global(module, name, false)?;
+                self.push_node(node, at)?
+            }
+            Opcode::StackGlobal => {
+                let items = self.pop_n(2)?;
+                let text = |v: Value| -> Result<String, ErrorKind> {
+                    match self.graph.get(v) {
+                        Some(Node::Str { .. }) => {
+                            Ok(self.graph.text(v).unwrap_or_default().into_owned())
+                        }
+                        _ => Err(bad("STACK_GLOBAL requires str module and name")),
+                    }
+                };
+                let module = text(items[0].value)?;
+                let name = text(items[1].value)?;
+                self.push_node(
+                    Node::Global {
+                        module: module.into(),
+                        name: name.into(),
+                        stack: true,
+                    },
+                    items[0].offset,
+                )?
+            }
+            Opcode::Reduce => {
+                let args = self.pop()?;
+                let callable = self.pop()?;
+                self.push_object(ObjectKind::Reduce, callable, args.value, None)?
+            }
+            Opcode::NewObj => {
+                let args = self.pop()?;
+                let cls = self.pop()?;
+                self.push_object(ObjectKind::NewObj, cls, args.value, None)?
+            }
+            Opcode::NewObjEx => {
+                let kwargs = self.pop()?;
+                let args = self.pop()?;
+                let cls = self.pop()?;
+                self.push_object(ObjectKind::NewObjEx, cls, args.value, Some(kwargs.value))?
+            }
+            Opcode::Inst => {
+                let (module, name) = pair_arg(op)?;
+                let (items, start) = self.pop_mark()?;
+                let cls = global(module, name, false)?;
+                let cls = self.node(cls, at)?;
+                let args = self.node(Node::Tuple(values(&items)), start)?;
+                let callable = Item {
+                    value: Value::Node(cls),
+                    offset: start,
+                };
+                self.push_object(ObjectKind::Inst, callable, Value::Node(args), None)?
+            }
+            Opcode::Obj => {
+                let (items, start) = self.pop_mark()?;
+                let Some((cls, args)) = items.split_first() else {
+                    return Err(bad("OBJ needs a class after MARK"));
+                };
+                let args = self.node(Node::Tuple(values(args)), start)?;
+                let callable = Item {
+                    value: cls.value,
+                    offset: start,
+                };
+                self.push_object(ObjectKind::Obj, callable, Value::Node(args), None)?
+            }
+            Opcode::Build => {
+                let state = self.pop()?;
+                let target = self.top()?;
+                self.build(op, lexer, target.value, state.value)?
+            }
+            Opcode::Ext1 | Opcode::Ext2 | Opcode::Ext4 => {
+                let code = int_arg(op)?;
+                self.anomaly(op, AnomalyKind::Extension { code });
+                self.push_node(Node::Extension(code), at)?
+            }
+            Opcode::PersId => {
+                let line = line_arg(op)?;
+                self.anomaly(op, AnomalyKind::PersistentId);
+                let pid = self.node(
+                    Node::Str {
+                        span: Span {
+                            offset: at + 1,
+                            len: line.len() as u64,
+                        },
+                        encoding: TextEncoding::Utf8,
+                    },
+                    at,
+                )?;
+                self.push_node(Node::PersistentId(Value::Node(pid)), at)?
+            }
+            Opcode::BinPersId => {
+                let pid = self.pop()?;
+                self.anomaly(op, AnomalyKind::PersistentId);
+                self.push_node(Node::PersistentId(pid.value), pid.offset)?
+            }
+        }
+        Ok(())
+    }
+
+    // -- stack helpers ------------------------------------------------------------------
+
+    /// Index of the first stack item above the innermost mark.
+    fn base(&self) -> usize {
+        self.marks.last().map_or(0, |&(len, _)| len)
+    }
+
+    fn push(&mut self, value: Value, offset: u64) {
+        self.stack.push(Item { value, offset });
+    }
+
+    fn node(&mut self, node: Node, offset: u64) -> Result<NodeId, ErrorKind> {
+        self.graph
+            .push(node, offset)
+            .ok_or_else(|| ErrorKind::Limit("more than 2^32 objects".into()))
+    }
+
+    fn push_node(&mut self, node: Node, offset: u64) -> OpResult {
+        let id = self.node(node, offset)?;
+        self.push(Value::Node(id), offset);
+        Ok(())
+    }
+
+    fn push_bytes(&mut self, op: &Op<'a>, kind: BytesKind) -> OpResult {
+        let bytes = bytes_arg(op)?;
+        self.push_node(
+            Node::Bytes {
+                span: payload_span(op, bytes),
+                kind,
+            },
+            op.offset,
+        )
+    }
+
+    fn push_text_int(&mut self, op: &Op<'a>, line: &[u8], long: bool) -> OpResult {
+        let digits = if long {
+            line.strip_suffix(b"L").unwrap_or(line)
+        } else {
+            line
+        };
+        let valid = !digits.is_empty()
+            && digits
+                .iter()
+                .enumerate()
+                .all(|(i, &b)| b.is_ascii_digit() || (i == 0 && (b == b'-' || b == b'+')));
+        if !valid {
+            return Err(bad(format!(
+                "{} argument is not an integer",
+                op.code.name()
+            )));
+        }
+        let parsed = std::str::from_utf8(digits)
+            .ok()
+            .and_then(|s| s.parse::<i64>().ok());
+        match parsed {
+            Some(v) => {
+                self.push(Value::Int(v), op.offset);
+                Ok(())
+            }
+            None => self.push_node(
+                Node::BigInt {
+                    span: Span {
+                        offset: op.offset + 1,
+                        len: digits.len() as u64,
+                    },
+                    encoding: BigIntEncoding::Text,
+                },
+                op.offset,
+            ),
+        }
+    }
+
+    fn pop(&mut self) -> Result<Item, ErrorKind> {
+        if self.stack.len() <= self.base() {
+            return Err(ErrorKind::StackUnderflow {
+                need: 1,
+                have: self.stack.len() - self.base(),
+            });
+        }
+        self.stack
+            .pop()
+            .ok_or(ErrorKind::StackUnderflow { need: 1, have: 0 })
+    }
+
+    fn pop_n(&mut self, n: usize) -> Result<Vec<Item>, ErrorKind> {
+        let have = self.stack.len() - self.base();
+        if have < n {
+            return Err(ErrorKind::StackUnderflow { need: n, have });
+        }
+        Ok(self.stack.split_off(self.stack.len() - n))
+    }
+
+    fn top(&self) -> Result<Item, ErrorKind> {
+        if self.stack.len() <= self.base() {
+            return Err(ErrorKind::StackUnderflow { need: 1, have: 0 });
+        }
+        self.stack
+            .last()
+            .copied()
+            .ok_or(ErrorKind::StackUnderflow { need: 1, have: 0 })
+    }
+
+    /// Pops the innermost mark and everything above it; returns the items and the MARK's offset.
+    fn pop_mark(&mut self) -> Result<(Vec<Item>, u64), ErrorKind> {
+        let (len, offset) = self.marks.pop().ok_or(ErrorKind::NoMark)?;
+        Ok((self.stack.split_off(len), offset))
+    }
+
+    fn node_mut(&mut self, value: Value) -> Option<&mut Node> {
+        match value {
+            Value::Node(id) => Some(self.graph.node_mut(id)),
+            _ => None,
+        }
+    }
+
+    // -- mutation, as CPython applies it to the real objects ---------------------------
+
+    fn extend(&mut self, target: Value, items: &[Item], opcode: &str) -> OpResult {
+        match self.node_mut(target) {
+            Some(Node::List(list)) => list.extend(items.iter().map(|i| i.value)),
+            Some(Node::Object(obj)) => obj.items.extend(items.iter().map(|i| i.value)),
+            other => {
+                let kind = other.map_or("scalar", |n| n.kind_name());
+                return Err(bad(format!("{opcode} to a {kind}")));
+            }
+        }
+        Ok(())
+    }
+
+    fn add_items(&mut self, target: Value, items: &[Item]) -> OpResult {
+        match self.node_mut(target) {
+            Some(Node::Set(set)) => set.extend(items.iter().map(|i| i.value)),
+            Some(Node::Object(obj)) => obj.items.extend(items.iter().map(|i| i.value)),
+            other => {
+                let kind = other.map_or("scalar", |n| n.kind_name());
+                return Err(bad(format!("ADDITEMS to a {kind}")));
+            }
+        }
+        Ok(())
+    }
+
+    fn set_items(&mut self, target: Value, entries: Vec<Entry>) -> OpResult {
+        match self.node_mut(target) {
+            Some(Node::Dict(dict)) => dict.extend(entries),
+            Some(Node::Object(obj)) => obj.entries.extend(entries),
+            other => {
+                let kind = other.map_or("scalar", |n| n.kind_name());
+                return Err(bad(format!("SETITEM(S) on a {kind}")));
+            }
+        }
+        Ok(())
+    }
+
+    fn push_object(
+        &mut self,
+        kind: ObjectKind,
+        callable: Item,
+        args: Value,
+        kwargs: Option<Value>,
+    ) -> OpResult {
+        let object = Object {
+            kind,
+            callable: callable.value,
+            args,
+            kwargs,
+            state: None,
+            items: Vec::new(),
+            entries: Vec::new(),
+            inline_data: None,
+        };
+        self.push_node(Node::Object(Box::new(object)), callable.offset)
+    }
+
+    fn build(
+        &mut self,
+        op: &Op<'a>,
+        lexer: &mut Lexer<'a>,
+        target: Value,
+        state: Value,
+    ) -> OpResult {
+        match self.node_mut(target) {
+            Some(Node::Object(obj)) => obj.state = Some(state),
+            other => {
+                // CPython would call __setstate__ or update __dict__ on it; a class or a
+                // container has neither in a loadable way, so the load would fail.
+                let kind = other.map_or("scalar", |n| n.kind_name());
+                return Err(bad(format!("BUILD on a {kind}")));
+            }
+        }
+        if self.joblib
+            && let Value::Node(id) = target
+            && joblib::is_array_wrapper(self.graph, target)
+        {
+            self.read_joblib_array(op, lexer, id)?;
+        }
+        Ok(())
+    }
+
+    /// Skips the bytes joblib writes after a `NumpyArrayWrapper`'s BUILD.
+    fn read_joblib_array(&mut self, op: &Op<'a>, lexer: &mut Lexer<'a>, id: NodeId) -> OpResult {
+        let layout = joblib::layout(self.graph, Value::Node(id)).map_err(ErrorKind::Joblib)?;
+        if let Some(remaining) = lexer.frame_remaining()
+            && remaining > 0
+        {
+            return Err(ErrorKind::Joblib(format!(
+                "array data would start inside a frame ({remaining} frame bytes left)"
+            )));
+        }
+        let data = lexer.data();
+        let start = lexer.position();
+        let inline = if layout.object {
+            // Object arrays are a complete nested pickle, read by plain `pickle.load`:
+            // joblib's own array handling does not apply inside it.
+            let stream = self.graph.streams.len();
+            let end = read_stream(self.graph, self.visitor, start, true, false)
+                .map_err(|e| ErrorKind::Joblib(format!("object array stream: {e}")))?;
+            lexer.skip_to(end as usize);
+            InlineData {
+                offset: start as u64,
+                padding: 0,
+                data: Span {
+                    offset: start as u64,
+                    len: 0,
+                },
+                nested_stream: Some(stream),
+                shape: layout.shape,
+                dtype: layout.dtype,
+                itemsize: layout.itemsize,
+            }
+        } else {
+            let mut pos = start;
+            let mut padding = 0u64;
+            if let Some(alignment) = layout.alignment {
+                let pad = *data.get(pos).ok_or(ErrorKind::Truncated {
+                    needed: 1,
+                    available: 0,
+                })?;
+                pos += 1;
+                let pad_bytes =
+                    data.get(pos..pos + usize::from(pad))
+                        .ok_or(ErrorKind::Truncated {
+                            needed: u64::from(pad),
+                            available: (data.len() - pos) as u64,
+                        })?;
+                if u64::from(pad) > alignment || pad_bytes.iter().any(|&b| b != 0xff) {
+                    self.anomaly(
+                        op,
+                        AnomalyKind::UnusualJoblibPadding {
+                            length: u64::from(pad),
+                        },
+                    );
+                }
+                pos += usize::from(pad);
+                padding = u64::from(pad);
+            }
+            let available = (data.len() - pos) as u64;
+            if layout.nbytes > available {
+                return Err(ErrorKind::Joblib(format!(
+                    "array of shape {:?} and dtype {} needs {} bytes at offset {}, only {} remain",
+                    layout.shape, layout.dtype, layout.nbytes, pos, available
+                )));
+            }
+            // Checked above: the array fits in the data.
+            lexer.skip_to(pos + layout.nbytes as usize);
+            InlineData {
+                offset: start as u64,
+                padding,
+                data: Span {
+                    offset: pos as u64,
+                    len: layout.nbytes,
+                },
+                nested_stream: None,
+                shape: layout.shape,
+                dtype: layout.dtype,
+                itemsize: layout.itemsize,
+            }
+        };
+        self.visitor.inline_data(self.stream, &inline);
+        if let Node::Object(obj) = self.graph.node_mut(id) {
+            obj.inline_data = Some(inline);
+        }
+        Ok(())
+    }
+}
+
+fn bad(message: impl Into<String>) -> ErrorKind {
+    ErrorKind::BadArgument(message.into())
+}
+
+fn values(items: &[Item]) -> Vec<Value> {
+    items.iter().map(|i| i.value).collect()
+}
+
+fn pairs(items: &[Item]) -> Vec<Entry> {
+    items
+        .chunks_exact(2)
+        .map(|kv| Entry {
+            key: kv[0].value,
+            value: kv[1].value,
+            value_offset: kv[1].offset,
+        })
+        .collect()
+}
+
+fn global(module: &[u8], name: &[u8], stack: bool) -> Result<Node, ErrorKind> {
+    let text = |b: &[u8]| {
+        std::str::from_utf8(b)
+            .map(Box::<str>::from)
+            .map_err(|_| bad("GLOBAL names must be UTF-8"))
+    };
+    Ok(Node::Global {
+        module: text(module)?,
+        name: text(name)?,
+        stack,
+    })
+}
+
+fn int_arg(op: &Op<'_>) -> Result<i64, ErrorKind> {
+    match op.arg {
+        Arg::Int(v) => Ok(v),
+        _ => Err(bad("missing integer argument")),
+    }
+}
+
+fn line_arg<'a>(op: &Op<'a>) -> Result<&'a [u8], ErrorKind> {
+    match op.arg {
+        Arg::Line(line) => Ok(line),
+        _ => Err(bad("missing text argument")),
+    }
+}
+
+fn bytes_arg<'a>(op: &Op<'a>) -> Result<&'a [u8], ErrorKind> {
+    match op.arg {
+        Arg::Bytes(bytes) => Ok(bytes),
+        _ => Err(bad("missing bytes argument")),
+    }
+}
+
+fn pair_arg<'a>(op: &Op<'a>) -> Result<(&'a [u8], &'a [u8]), ErrorKind> {
+    match op.arg {
+        Arg::Pair(module, name) => Ok((module, name)),
+        _ => Err(bad("missing module and name")),
+    }
+}
+
+fn payload_span(op: &Op<'_>, bytes: &[u8]) -> Span {
+    Span {
+        offset: op.payload_offset,
+        len: bytes.len() as u64,
+    }
+}
+
+fn memo_index(op: &Op<'_>) -> Result<u64, ErrorKind> {
+    match op.arg {
+        Arg::Int(v) => u64::try_from(v).map_err(|_| bad("negative memo index")),
+        Arg::Line(line) => std::str::from_utf8(line)
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .ok_or_else(|| bad("memo index is not a non-negative integer")),
+        _ => Err(bad("missing memo index")),
+    }
+}
+
+/// LONG1/LONG4 payloads: little-endian two's complement; `None` when wider than `i64`.
+fn decode_long(bytes: &[u8]) -> Option<i64> {
+    if bytes.is_empty() {
+        return Some(0);
+    }
+    if bytes.len() > 8 {
+        return None;
+    }
+    let negative = bytes[bytes.len() - 1] & 0x80 != 0;
+    let mut buf = if negative { [0xffu8; 8] } else { [0u8; 8] };
+    buf[..bytes.len()].copy_from_slice(bytes);
+    Some(i64::from_le_bytes(buf))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph(data: &[u8]) -> Graph<'_> {
+        parse(data, &mut Quiet).unwrap()
+    }
+
+    #[test]
+    fn builds_a_dict_with_shared_key_through_the_memo() {
+        // pickle.dumps([{'n_jobs': 14}, {'n_jobs': -1}], protocol=4)
+        let data = b"\x80\x04\x95\x1d\x00\x00\x00\x00\x00\x00\x00]\x94(}\x94\x8c\x06n_jobs\x94K\x0es}\x94h\x02J\xff\xff\xff\xffse.";
+        let g = graph(data);
+        let root = g.streams[0].root;
+        let items = g.sequence(root).unwrap();
+        assert_eq!(items.len(), 2);
+        let first = g.dict_get(items[0], "n_jobs").unwrap();
+        let second = g.dict_get(items[1], "n_jobs").unwrap();
+        assert_eq!(first.value, Value::Int(14));
+        assert_eq!(second.value, Value::Int(-1));
+        // The second key is a BINGET of the first: the same node.
+        assert_eq!(first.key, second.key);
+        assert_eq!(second.value_offset, 32);
+    }
+
+    #[test]
+    fn get_resolves_when_it_runs_not_later() {
+        // MARK 1 PUT0 GET0 2 PUT0 (overwrites) GET0 TUPLE: the first GET still means 1.
+        let data = b"(K\x01q\x00h\x00K\x02q\x00h\x00t.";
+        let g = graph(data);
+        let items = g.sequence(g.streams[0].root).unwrap();
+        assert_eq!(
+            items,
+            &[Value::Int(1), Value::Int(1), Value::Int(2), Value::Int(2)]
+        );
+        assert!(
+            g.anomalies
+                .iter()
+                .any(|a| a.kind == AnomalyKind::MemoOverwritten { index: 0 })
+        );
+    }
+
+    #[test]
+    fn stack_global_resolves_names_through_the_memo() {
+        // protocol 4: 'os' MEMOIZE, 'system' MEMOIZE, STACK_GLOBAL, GET 0, GET 1, STACK_GLOBAL, TUPLE2
+        let data = b"\x80\x04\x8c\x02os\x94\x8c\x06system\x94\x93h\x00h\x01\x93\x86.";
+        let g = graph(data);
+        let items = g.sequence(g.streams[0].root).unwrap();
+        assert_eq!(g.global(items[0]), Some(("os", "system")));
+        assert_eq!(g.global(items[1]), Some(("os", "system")));
+    }
+
+    #[test]
+    fn build_after_memoize_is_seen_through_every_get() {
+        // cls NEWOBJ MEMOIZE; {'a': 1} BUILD; GET 1 (the object); TUPLE2
+        let data = b"\x80\x04\x8c\x01m\x8c\x01C\x93)\x81\x94}\x8c\x01aK\x01sbh\x00\x86.";
+        let g = graph(data);
+        let items = g.sequence(g.streams[0].root).unwrap();
+        assert_eq!(items[0], items[1]);
+        let state = g.state_dict(items[1]).unwrap();
+        assert_eq!(g.dict_get(state, "a").unwrap().value, Value::Int(1));
+        assert_eq!(g.class_of(items[0]), Some(("m", "C")));
+    }
+
+    #[test]
+    fn cannot_pop_below_a_mark() {
+        let err = parse(b"N(R.", &mut Quiet).unwrap_err();
+        assert_eq!(err.offset, 2);
+        assert_eq!(err.opcode, Some("REDUCE"));
+        assert!(matches!(err.kind, ErrorKind::StackUnderflow { .. }));
+    }
+
+    #[test]
+    fn missing_memo_slot_is_an_error() {
+        let err = parse(b"h\x05.", &mut Quiet).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::MemoMissing(5));
+    }
+
+    #[test]
+    fn a_second_stream_is_read_and_garbage_is_trailing() {
+        let g = graph(b"N.K\x01.\x00\x01");
+        assert_eq!(g.streams.len(), 2);
+        assert_eq!(g.streams[1].root, Value::Int(1));
+        assert_eq!(g.trailing, Some(Span { offset: 5, len: 2 }));
+    }
+
+    #[test]
+    fn protocol_0_text_forms() {
+        let g = graph(b"(I01\nI14\nL12345678901234567890123L\nF1.5\nV\\u00e9\nS'a\\'b'\ntp0\n.");
+        let items = g.sequence(g.streams[0].root).unwrap();
+        assert_eq!(items[0], Value::Bool(true));
+        assert_eq!(items[1], Value::Int(14));
+        assert!(matches!(g.get(items[2]), Some(Node::BigInt { .. })));
+        assert_eq!(items[3], Value::Float(1.5));
+        assert_eq!(g.text(items[4]).unwrap(), "é");
+        assert_eq!(g.text(items[5]).unwrap(), "a'b");
+    }
+
+    #[test]
+    fn long1_decodes_twos_complement() {
+        assert_eq!(decode_long(&[0xff]), Some(-1));
+        assert_eq!(decode_long(&[0x00, 0x01]), Some(256));
+        assert_eq!(decode_long(&[]), Some(0));
+        assert_eq!(decode_long(&[0; 9]), None);
+    }
+
+    #[test]
+    fn sparse_memo_indices_do_not_allocate() {
+        // LONG_BINPUT 0xffffffff then LONG_BINGET of it.
+        let g = graph(b"Nr\xff\xff\xff\xffj\xff\xff\xff\xff\x86.");
+        let items = g.sequence(g.streams[0].root).unwrap();
+        assert_eq!(items, &[Value::None, Value::None]);
+    }
+}
