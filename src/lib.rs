@@ -4,4 +4,9 @@
 //! (opcodes and the symbolic machine), [`model`] (the scikit-learn view of the graph),
 //! [`report`] (renderers). The commands in [`commands`] glue them together.
 
+pub mod cli;
+pub mod commands;
+pub mod container;
+pub mod model;
 pub mod pickle;
+pub mod report;

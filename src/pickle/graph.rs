@@ -290,6 +290,14 @@ impl<'a> Graph<'a> {
         self.origins[id as usize]
     }
 
+    /// Offset of the opcodes that build a value (0 for inline scalars, which have none here).
+    pub fn origin_of(&self, value: Value) -> u64 {
+        match value {
+            Value::Node(id) => self.origin(id),
+            _ => 0,
+        }
+    }
+
     pub fn get(&self, value: Value) -> Option<&Node> {
         match value {
             Value::Node(id) => Some(self.node(id)),
@@ -334,6 +342,49 @@ impl<'a> Graph<'a> {
             }) => self.bytes(*span) == expected.as_bytes(),
             Some(_) => self.text(value).is_some_and(|t| t == expected),
             None => false,
+        }
+    }
+
+    /// The contents of a bytes-like value, however the pickler spelled it: a bytes or
+    /// bytearray opcode (with its span), `bytearray(b'...')` (protocols 3-4), or
+    /// `bytearray(text, 'latin-1')` / `_codecs.encode(text, 'latin1')` (protocols 0-2, where
+    /// the bytes are a latin-1 decoded str and have no span of their own).
+    pub fn bytes_like(&self, value: Value) -> Option<(Cow<'a, [u8]>, Option<Span>)> {
+        match self.get(value)? {
+            Node::Bytes {
+                span,
+                kind: BytesKind::Bytes | BytesKind::ByteArray | BytesKind::Py2String,
+            } => Some((Cow::Borrowed(self.bytes(*span)), Some(*span))),
+            Node::Object(obj) if obj.kind == ObjectKind::Reduce => {
+                let callee = self.global(obj.callable)?;
+                let known = matches!(
+                    callee,
+                    ("builtins" | "__builtin__", "bytearray")
+                        | ("builtins" | "__builtin__", "bytes")
+                        | ("_codecs", "encode")
+                );
+                if !known {
+                    return None;
+                }
+                let args = self.sequence(obj.args)?;
+                match args {
+                    [] => Some((Cow::Borrowed(&[][..]), None)),
+                    [inner] => self.bytes_like(*inner),
+                    [text, encoding, ..] => {
+                        let encoding = self.text(*encoding)?;
+                        if !matches!(encoding.as_ref(), "latin-1" | "latin1" | "iso-8859-1") {
+                            return None;
+                        }
+                        let text = self.text(*text)?;
+                        let bytes: Option<Vec<u8>> = text
+                            .chars()
+                            .map(|c| u8::try_from(u32::from(c)).ok())
+                            .collect();
+                        Some((Cow::Owned(bytes?), None))
+                    }
+                }
+            }
+            _ => None,
         }
     }
 

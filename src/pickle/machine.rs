@@ -347,7 +347,7 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             }
             Opcode::Dict => {
                 let (items, start) = self.pop_mark()?;
-                if items.len() % 2 != 0 {
+                if !items.len().is_multiple_of(2) {
                     return Err(bad("DICT needs an even number of items after MARK"));
                 }
                 let entries = pairs(&items);
@@ -384,7 +384,7 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             }
             Opcode::SetItems => {
                 let (items, _) = self.pop_mark()?;
-                if items.len() % 2 != 0 {
+                if !items.len().is_multiple_of(2) {
                     return Err(bad("SETITEMS needs an even number of items after MARK"));
                 }
                 let target = self.top()?;

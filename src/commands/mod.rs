@@ -1,0 +1,120 @@
+//! One file per command; each turns parsed arguments into an exit code.
+
+mod completions;
+mod dis;
+mod inspect;
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::{Cli, ColorChoice, Command};
+use crate::container::{self, Artifact, Container, ContainerError};
+use crate::pickle::PickleError;
+
+/// Exit code when every file was read and nothing was found to complain about.
+pub const EXIT_OK: u8 = 0;
+/// Exit code for usage, I/O, parse or internal errors (including "could not read to the end").
+pub const EXIT_ERROR: u8 = 2;
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let color = match cli.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    match cli.command {
+        Command::Inspect(args) => inspect::run(&args, color),
+        Command::Dis(args) => dis::run(&args),
+        Command::Completions(args) => completions::run(&args),
+    }
+}
+
+/// Why an artifact could not be read; names the file, and the offset and opcode when known.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{path}: {source}")]
+    Container {
+        path: String,
+        #[source]
+        source: ContainerError,
+    },
+    #[error("{path}: {source}")]
+    Pickle {
+        path: String,
+        #[source]
+        source: PickleError,
+    },
+}
+
+impl ReadError {
+    pub fn path(&self) -> &str {
+        match self {
+            ReadError::Container { path, .. } | ReadError::Pickle { path, .. } => path,
+        }
+    }
+
+    pub fn offset(&self) -> Option<u64> {
+        match self {
+            ReadError::Container {
+                source: ContainerError::Empty,
+                ..
+            } => Some(0),
+            ReadError::Container { .. } => None,
+            ReadError::Pickle { source, .. } => Some(source.offset),
+        }
+    }
+
+    pub fn opcode(&self) -> Option<&'static str> {
+        match self {
+            ReadError::Pickle { source, .. } => source.opcode,
+            ReadError::Container { .. } => None,
+        }
+    }
+}
+
+/// Opens an artifact, with a progress bar on stderr (terminal only) while a compressed
+/// file is decoded.
+pub fn open(path: &Path) -> Result<Artifact, ReadError> {
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let bar = (std::io::stderr().is_terminal() && size > 16 << 20).then(|| {
+        let bar = ProgressBar::new(size);
+        bar.set_style(
+            ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes} ({eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_message(format!("decompressing {}", path.display()));
+        bar
+    });
+    let mut last = 0u64;
+    let mut progress = |consumed: u64| {
+        if let Some(bar) = &bar
+            && consumed - last > 1 << 20
+        {
+            bar.set_position(consumed);
+            last = consumed;
+        }
+    };
+    let result = container::open(path, &mut progress);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    result.map_err(|source| ReadError::Container {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Human-readable container name: `pickle`, `joblib`, `joblib (zlib)`.
+pub fn container_name(container: Container, joblib: bool) -> String {
+    match container {
+        Container::Compressed(codec) => format!("joblib ({codec})"),
+        Container::Pickle if joblib => "joblib".into(),
+        Container::Pickle => "pickle".into(),
+    }
+}

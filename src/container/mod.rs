@@ -1,0 +1,241 @@
+//! Where the pickle bytes come from.
+//!
+//! Containers are recognised by their first bytes, never by the file name. A raw pickle
+//! (or uncompressed joblib file) is memory-mapped, so reading it costs only the pages the
+//! parser touches: a 5 GB array that is skipped is never read. A compressed joblib file
+//! is streamed through its decoder into an anonymous temporary file, which is then
+//! mapped the same way; memory stays bounded by the decoder's window, not the artifact.
+
+mod codec;
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+
+pub use codec::Codec;
+
+use crate::pickle::Opcode;
+
+/// What kind of file this is, from its magic bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Container {
+    /// A pickle stream (plain pickle, cloudpickle, or uncompressed joblib).
+    Pickle,
+    /// A joblib file compressed as a whole with one codec.
+    Compressed(Codec),
+}
+
+impl Container {
+    pub fn codec(self) -> Option<Codec> {
+        match self {
+            Container::Pickle => None,
+            Container::Compressed(codec) => Some(codec),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ContainerError {
+    #[error("cannot open: {0}")]
+    Open(#[source] io::Error),
+    #[error("the file is empty")]
+    Empty,
+    #[error(
+        "at offset 0: not a pickle or joblib file (first bytes {0}); zip-based formats (PyTorch, skops) are not supported yet"
+    )]
+    Zip(String),
+    #[error("at offset 0: legacy joblib 'ZF' container (joblib < 0.9.3) is not supported")]
+    LegacyJoblib,
+    #[error("at offset 0: not a pickle or joblib file (first bytes {0})")]
+    Unrecognised(String),
+    #[error("{codec} data is corrupt or truncated after {consumed} compressed bytes: {source}")]
+    Decode {
+        codec: Codec,
+        consumed: u64,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot write the decompressed data to a temporary file: {0}")]
+    Spill(#[source] io::Error),
+    #[error("cannot map the file into memory: {0}")]
+    Map(#[source] io::Error),
+}
+
+/// An opened artifact: its bytes (decoded when compressed), ready for the pickle layer.
+pub struct Artifact {
+    pub path: PathBuf,
+    pub container: Container,
+    /// Size of the file on disk.
+    pub file_size: u64,
+    map: Mmap,
+}
+
+impl Artifact {
+    /// The pickle bytes: the file itself, or the decompressed stream.
+    pub fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+}
+
+/// Identifies the container from the first bytes of a file.
+pub fn detect(head: &[u8]) -> Result<Container, ContainerError> {
+    if head.is_empty() {
+        return Err(ContainerError::Empty);
+    }
+    if let Some(codec) = Codec::detect(head) {
+        return Ok(Container::Compressed(codec));
+    }
+    if head.starts_with(b"PK\x03\x04") {
+        return Err(ContainerError::Zip(hex(head)));
+    }
+    if head.starts_with(b"ZF") {
+        return Err(ContainerError::LegacyJoblib);
+    }
+    if Opcode::from_byte(head[0]).is_some() {
+        return Ok(Container::Pickle);
+    }
+    Err(ContainerError::Unrecognised(hex(head)))
+}
+
+fn hex(head: &[u8]) -> String {
+    head.iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Opens an artifact. `progress` is called with the number of input bytes consumed so
+/// far while a compressed file is decoded (it is not called for raw pickles).
+pub fn open(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Artifact, ContainerError> {
+    let mut file = File::open(path).map_err(ContainerError::Open)?;
+    let file_size = file.metadata().map_err(ContainerError::Open)?.len();
+    let mut head = [0u8; 16];
+    let n = read_head(&mut file, &mut head).map_err(ContainerError::Open)?;
+    let container = detect(&head[..n])?;
+    let map = match container {
+        // SAFETY: the map is read-only. Like every tool that maps files, we assume
+        // nobody truncates the artifact while we read it.
+        Container::Pickle => unsafe { Mmap::map(&file) }.map_err(ContainerError::Map)?,
+        Container::Compressed(codec) => {
+            let file = File::open(path).map_err(ContainerError::Open)?;
+            decode_to_map(codec, file, progress)?
+        }
+    };
+    Ok(Artifact {
+        path: path.to_path_buf(),
+        container,
+        file_size,
+        map,
+    })
+}
+
+fn read_head(file: &mut File, head: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < head.len() {
+        match file.read(&mut head[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+/// Counts compressed bytes as the decoder pulls them, for the progress bar and errors.
+struct Counting<'p, R> {
+    inner: R,
+    consumed: u64,
+    progress: &'p mut dyn FnMut(u64),
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.consumed += n as u64;
+        (self.progress)(self.consumed);
+        Ok(n)
+    }
+}
+
+fn decode_to_map(
+    codec: Codec,
+    file: File,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Mmap, ContainerError> {
+    let mut spill = tempfile::tempfile().map_err(ContainerError::Spill)?;
+    let mut counting = Counting {
+        inner: io::BufReader::with_capacity(1 << 16, file),
+        consumed: 0,
+        progress,
+    };
+    let result = {
+        let mut writer = io::BufWriter::with_capacity(1 << 20, &mut spill);
+        codec::decode(codec, &mut counting, &mut writer).and_then(|_| writer.flush())
+    };
+    if let Err(source) = result {
+        return Err(ContainerError::Decode {
+            codec,
+            consumed: counting.consumed,
+            source,
+        });
+    }
+    if spill.metadata().map_err(ContainerError::Spill)?.len() == 0 {
+        return Err(ContainerError::Decode {
+            codec,
+            consumed: counting.consumed,
+            source: io::Error::new(io::ErrorKind::UnexpectedEof, "no data after decompression"),
+        });
+    }
+    // SAFETY: the temporary file is ours alone and already deleted from the folder.
+    unsafe { Mmap::map(&spill) }.map_err(ContainerError::Map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_by_magic_not_name() {
+        assert_eq!(detect(b"\x80\x05\x95").unwrap(), Container::Pickle);
+        assert_eq!(detect(b"(lp0\n").unwrap(), Container::Pickle);
+        // protocol 1 list: EMPTY_LIST BINPUT 0; not lzma-alone (whose second byte is 0).
+        assert_eq!(detect(b"]q\x00(").unwrap(), Container::Pickle);
+        assert_eq!(
+            detect(b"\x78\x9c").unwrap(),
+            Container::Compressed(Codec::Zlib)
+        );
+        assert_eq!(
+            detect(b"\x1f\x8b\x08").unwrap(),
+            Container::Compressed(Codec::Gzip)
+        );
+        assert_eq!(detect(b"BZh9").unwrap(), Container::Compressed(Codec::Bz2));
+        assert_eq!(
+            detect(b"\xfd7zXZ\x00").unwrap(),
+            Container::Compressed(Codec::Xz)
+        );
+        assert_eq!(
+            detect(b"\x5d\x00\x00\x80\x00").unwrap(),
+            Container::Compressed(Codec::LzmaAlone)
+        );
+        assert_eq!(
+            detect(b"\x04\x22\x4d\x18").unwrap(),
+            Container::Compressed(Codec::Lz4)
+        );
+    }
+
+    #[test]
+    fn rejects_other_formats() {
+        assert!(matches!(detect(b""), Err(ContainerError::Empty)));
+        assert!(matches!(detect(b"PK\x03\x04"), Err(ContainerError::Zip(_))));
+        assert!(matches!(
+            detect(b"\x00\x01"),
+            Err(ContainerError::Unrecognised(_))
+        ));
+        assert!(matches!(
+            detect(b"{\"a\": 1}"),
+            Err(ContainerError::Unrecognised(_))
+        ));
+    }
+}

@@ -1,0 +1,203 @@
+//! Settings that decide how many processes or threads a model starts, or which device
+//! it asks for: wherever they sit in an estimator's state, in its parameter dicts, or
+//! inside a booster's native blob.
+
+use serde::Serialize;
+
+use super::{ModelView, boosters, join_param};
+use crate::pickle::{Graph, Node, Value};
+
+/// Attribute names that control parallelism or device placement.
+pub const SETTING_NAMES: &[&str] = &[
+    "n_jobs",
+    "_n_threads",
+    "nthread",
+    "nthreads",
+    "num_threads",
+    "num_thread",
+    "thread_count",
+    "pre_dispatch",
+    "device",
+    "device_type",
+    "tree_method",
+    "task_type",
+    "predictor",
+    "gpu_id",
+    "devices",
+    "gpu_platform_id",
+    "gpu_device_id",
+];
+
+/// Parameter dicts that scikit-learn wrappers of native libraries keep beside the
+/// attributes (`get_params` reports their keys as parameters).
+const PARAM_DICTS: &[&str] = &["_other_params", "kwargs"];
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum SettingValue {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+impl std::fmt::Display for SettingValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SettingValue::None => f.write_str("None"),
+            SettingValue::Bool(true) => f.write_str("True"),
+            SettingValue::Bool(false) => f.write_str("False"),
+            SettingValue::Int(i) => write!(f, "{i}"),
+            SettingValue::Float(x) => write!(f, "{x}"),
+            SettingValue::Str(s) => write!(f, "'{s}'"),
+        }
+    }
+}
+
+/// Where a setting is stored, which decides how it is read and patched.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Location {
+    /// A key of the estimator's state dict.
+    Attribute,
+    /// A key of a parameter dict in the state (`_other_params`, `kwargs`).
+    ParamsDict,
+    /// A string in XGBoost's UBJSON booster config.
+    XgboostConfig,
+    /// A `[key: value]` line in LightGBM's model text.
+    LightgbmModelText,
+    /// A key of LightGBM's `Booster.params` dict.
+    BoosterParams,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Setting {
+    /// The attribute or parameter name (`n_jobs`, `nthread`).
+    pub name: String,
+    /// `set_params` spelling; booster-level settings use `<estimator>__booster.<name>`.
+    pub sklearn_path: String,
+    /// Path from the root object (`steps[0][1].n_jobs`).
+    pub raw_path: String,
+    /// Index into [`ModelView::estimators`].
+    pub estimator: usize,
+    pub class: String,
+    pub value: SettingValue,
+    /// Offset of the value's first byte (its opcode, or its bytes inside a blob).
+    pub offset: u64,
+    pub location: Location,
+    /// Whether the estimator is a fitted clone (see [`super::Estimator::fitted`]).
+    pub fitted: bool,
+}
+
+/// A scalar (or str) value as a setting value; `None` for anything else.
+pub fn scalar(graph: &Graph<'_>, value: Value) -> Option<SettingValue> {
+    Some(match value {
+        Value::None => SettingValue::None,
+        Value::Bool(b) => SettingValue::Bool(b),
+        Value::Int(i) => SettingValue::Int(i),
+        Value::Float(f) => SettingValue::Float(f),
+        Value::Node(_) => SettingValue::Str(graph.text(value)?.into_owned()),
+    })
+}
+
+pub(super) fn collect(graph: &Graph<'_>, view: &mut ModelView, index: usize) {
+    let est = view.estimators[index].clone();
+    let value = Value::Node(est.node);
+    let Some(state) = graph.state_dict(value) else {
+        return;
+    };
+    let Some(entries) = graph.dict_entries(state) else {
+        return;
+    };
+    let raw = |suffix: &str| {
+        if est.raw_path.is_empty() {
+            suffix.trim_start_matches('.').to_string()
+        } else {
+            format!("{}{}", est.raw_path, suffix)
+        }
+    };
+    let mut found = Vec::new();
+    for entry in entries {
+        let Some(key) = graph.text(entry.key) else {
+            continue;
+        };
+        if SETTING_NAMES.contains(&key.as_ref()) {
+            if let Some(v) = scalar(graph, entry.value) {
+                found.push(Setting {
+                    name: key.to_string(),
+                    sklearn_path: est.param(&key),
+                    raw_path: raw(&format!(".{key}")),
+                    estimator: index,
+                    class: est.class.clone(),
+                    value: v,
+                    offset: entry.value_offset,
+                    location: Location::Attribute,
+                    fitted: est.fitted,
+                });
+            }
+            continue;
+        }
+        if PARAM_DICTS.contains(&key.as_ref())
+            && let Some(params) = graph.dict_entries(entry.value)
+        {
+            for p in params {
+                let Some(name) = graph.text(p.key) else {
+                    continue;
+                };
+                if !SETTING_NAMES.contains(&name.as_ref()) {
+                    continue;
+                }
+                if let Some(v) = scalar(graph, p.value) {
+                    found.push(Setting {
+                        name: name.to_string(),
+                        sklearn_path: est.param(&name),
+                        raw_path: raw(&format!(".{key}['{name}']")),
+                        estimator: index,
+                        class: est.class.clone(),
+                        value: v,
+                        offset: p.value_offset,
+                        location: Location::ParamsDict,
+                        fitted: est.fitted,
+                    });
+                }
+            }
+            continue;
+        }
+        if key == "_Booster"
+            && let Some(Node::Object(_)) = graph.get(entry.value)
+        {
+            let prefix = join_param(&est.sklearn_path, "booster");
+            match boosters::read(graph, entry.value) {
+                Ok(booster) => {
+                    if let Some((lib, version)) = booster.version {
+                        view.library_versions.insert(lib.to_string(), version);
+                    }
+                    for b in booster.settings {
+                        found.push(Setting {
+                            sklearn_path: format!("{prefix}.{}", b.name),
+                            raw_path: raw(&format!("._Booster.{}", b.where_)),
+                            name: b.name,
+                            estimator: index,
+                            class: est.class.clone(),
+                            value: b.value,
+                            offset: b.offset,
+                            location: b.location,
+                            fitted: est.fitted,
+                        });
+                    }
+                }
+                Err(message) => view.warnings.push(format!(
+                    "{} at {}: cannot read the booster: {message}",
+                    est.class,
+                    if est.raw_path.is_empty() {
+                        "the root"
+                    } else {
+                        &est.raw_path
+                    }
+                )),
+            }
+        }
+    }
+    view.settings.extend(found);
+}

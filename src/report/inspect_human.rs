@@ -1,0 +1,290 @@
+//! Human output of `artifact inspect`: a header, the estimator tree, the settings table,
+//! arrays, globals and versions.
+
+use std::fmt::Write;
+
+use comfy_table::{
+    Attribute, Cell, CellAlignment, ContentArrangement, Table, TableComponent, presets,
+};
+
+use super::{Inspection, describe_anomaly, human_bytes, thousands};
+use crate::model::{ArrayInfo, ModelView};
+
+pub struct Options {
+    pub color: bool,
+    pub all_arrays: bool,
+}
+
+pub fn render(i: &Inspection, options: &Options) -> String {
+    let mut out = String::new();
+    let bold = |s: &str| {
+        if options.color {
+            format!("\x1b[1m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
+    let _ = writeln!(out, "{}", bold(&i.path));
+    let container = match i.codec {
+        Some(codec) => format!(
+            "{} compressed with {codec}, {} bytes ({} decoded)",
+            i.format,
+            thousands(i.file_size),
+            thousands(i.decoded_size)
+        ),
+        None => format!("{}, {} bytes", i.format, thousands(i.file_size)),
+    };
+    let _ = writeln!(out, "  container  {container}");
+    let top: Vec<_> = i.streams.iter().filter(|s| !s.nested).collect();
+    let nested = i.streams.len() - top.len();
+    let ops: u64 = i.streams.iter().map(|s| s.ops).sum();
+    let mut streams = format!(
+        "{} stream{}",
+        top.len(),
+        if top.len() == 1 { "" } else { "s" }
+    );
+    if nested > 0 {
+        let _ = write!(streams, " + {nested} nested (joblib object arrays)");
+    }
+    let _ = writeln!(
+        out,
+        "  protocol   {}, {streams}, {} opcodes",
+        i.protocol(),
+        thousands(ops)
+    );
+    if let Some(t) = i.trailing {
+        let _ = writeln!(
+            out,
+            "  trailing   {} bytes after the last stream, at offset {}",
+            thousands(t.len),
+            t.offset
+        );
+    }
+
+    let view = &i.view;
+    out.push('\n');
+    let _ = writeln!(out, "{}", bold("Estimators"));
+    if view.estimators.is_empty() {
+        out.push_str("  (none recognised)\n");
+    } else {
+        estimator_tree(view, &mut out);
+    }
+
+    out.push('\n');
+    let _ = writeln!(out, "{}", bold("Settings (parallelism and device)"));
+    if view.settings.is_empty() {
+        out.push_str("  (none)\n");
+    } else {
+        let mut table = new_table(options.color);
+        table.set_header(header(
+            &["sklearn path", "value", "class", "raw path", "offset"],
+            options.color,
+        ));
+        for s in &view.settings {
+            let class = view.estimators[s.estimator].class_name().to_string();
+            table.add_row(vec![
+                Cell::new(&s.sklearn_path),
+                Cell::new(s.value.to_string()),
+                Cell::new(class),
+                Cell::new(&s.raw_path),
+                Cell::new(s.offset).set_alignment(CellAlignment::Right),
+            ]);
+        }
+        let _ = writeln!(out, "{table}");
+    }
+
+    out.push('\n');
+    let total: u64 = view.arrays.iter().map(|a| a.nbytes).sum();
+    let _ = writeln!(
+        out,
+        "{}  {} arrays, {} of data",
+        bold("Arrays"),
+        thousands(view.arrays.len() as u64),
+        human_bytes(total)
+    );
+    if let Some(largest) = view.arrays.iter().max_by_key(|a| a.nbytes) {
+        let _ = writeln!(out, "  largest  {}", describe_array(largest));
+    }
+    if options.all_arrays && !view.arrays.is_empty() {
+        let mut table = new_table(options.color);
+        table.set_header(header(
+            &["path", "shape", "dtype", "bytes", "storage"],
+            options.color,
+        ));
+        for a in &view.arrays {
+            table.add_row(vec![
+                Cell::new(&a.path),
+                Cell::new(shape(a)),
+                Cell::new(a.dtype.as_deref().unwrap_or("?")),
+                Cell::new(thousands(a.nbytes)).set_alignment(CellAlignment::Right),
+                Cell::new(
+                    serde_json::to_value(a.storage)
+                        .map(|v| v.as_str().unwrap_or("").to_string())
+                        .unwrap_or_default(),
+                ),
+            ]);
+        }
+        let _ = writeln!(out, "{table}");
+    }
+
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "{}  {} needed to load",
+        bold("Globals"),
+        view.globals.len()
+    );
+    let mut table = new_table(options.color);
+    table.set_header(header(&["global", "refs", "called"], options.color));
+    for g in &view.globals {
+        table.add_row(vec![
+            Cell::new(format!("{}.{}", g.module, g.name)),
+            Cell::new(g.count).set_alignment(CellAlignment::Right),
+            Cell::new(if g.called { "yes" } else { "" }),
+        ]);
+    }
+    let _ = writeln!(out, "{table}");
+
+    out.push('\n');
+    let mut versions: Vec<String> = view
+        .sklearn_versions
+        .iter()
+        .map(|(v, n)| {
+            format!(
+                "scikit-learn {v} ({n} estimator{})",
+                if *n == 1 { "" } else { "s" }
+            )
+        })
+        .collect();
+    versions.extend(
+        view.library_versions
+            .iter()
+            .map(|(lib, v)| format!("{lib} {v}")),
+    );
+    let _ = writeln!(
+        out,
+        "{}  {}",
+        bold("Versions"),
+        if versions.is_empty() {
+            "none recorded".to_string()
+        } else {
+            versions.join(", ")
+        }
+    );
+
+    if !i.anomalies.is_empty() || !view.warnings.is_empty() {
+        out.push('\n');
+        let _ = writeln!(out, "{}", bold("Notes"));
+        for a in &i.anomalies {
+            let (_, detail) = describe_anomaly(&a.kind);
+            let _ = writeln!(
+                out,
+                "  offset {} ({}): {detail}",
+                a.offset,
+                a.opcode.unwrap_or("-")
+            );
+        }
+        for w in &view.warnings {
+            let _ = writeln!(out, "  {w}");
+        }
+    }
+    out
+}
+
+fn new_table(color: bool) -> Table {
+    let mut table = Table::new();
+    // Only a rule under the header: rows stay one line each, easy to grep.
+    table
+        .load_preset(presets::NOTHING)
+        .set_style(TableComponent::HeaderLines, '─')
+        .set_style(TableComponent::MiddleHeaderIntersections, '─')
+        .set_style(TableComponent::LeftHeaderIntersection, '─')
+        .set_style(TableComponent::RightHeaderIntersection, '─')
+        .set_content_arrangement(ContentArrangement::Disabled);
+    if !color {
+        table.force_no_tty();
+    }
+    table
+}
+
+fn header(names: &[&str], color: bool) -> Vec<Cell> {
+    names
+        .iter()
+        .map(|n| {
+            let cell = Cell::new(n);
+            if color {
+                cell.add_attribute(Attribute::Bold)
+            } else {
+                cell
+            }
+        })
+        .collect()
+}
+
+fn shape(a: &ArrayInfo) -> String {
+    match &a.shape {
+        Some(dims) => format!(
+            "({}{})",
+            dims.iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            if dims.len() == 1 { "," } else { "" }
+        ),
+        None => "?".into(),
+    }
+}
+
+fn describe_array(a: &ArrayInfo) -> String {
+    format!(
+        "{} {} {} at {}",
+        human_bytes(a.nbytes),
+        a.dtype.as_deref().unwrap_or("?"),
+        shape(a),
+        if a.path.is_empty() {
+            "the root"
+        } else {
+            &a.path
+        }
+    )
+}
+
+/// Draws the estimators as a tree, children under their parent in discovery order.
+fn estimator_tree(view: &ModelView, out: &mut String) {
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); view.estimators.len()];
+    let mut roots = Vec::new();
+    for (i, e) in view.estimators.iter().enumerate() {
+        match e.parent {
+            Some(p) => children[p].push(i),
+            None => roots.push(i),
+        }
+    }
+    // (estimator, prefix for its children, connector for itself)
+    let mut stack: Vec<(usize, String, String)> = roots
+        .iter()
+        .rev()
+        .map(|&r| (r, "  ".to_string(), "  ".to_string()))
+        .collect();
+    while let Some((i, prefix, connector)) = stack.pop() {
+        let e = &view.estimators[i];
+        let name = e
+            .sklearn_path
+            .last()
+            .map(|n| format!("{n}: "))
+            .unwrap_or_default();
+        let fitted = if e.fitted { " (fitted)" } else { "" };
+        let raw = if e.raw_path.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", e.raw_path)
+        };
+        let _ = writeln!(out, "{connector}{name}{}{fitted}{raw}", e.class_name());
+        let kids = &children[i];
+        for (n, &child) in kids.iter().enumerate().rev() {
+            let last = n + 1 == kids.len();
+            let connector = format!("{prefix}{}", if last { "└─ " } else { "├─ " });
+            let child_prefix = format!("{prefix}{}", if last { "   " } else { "│  " });
+            stack.push((child, child_prefix, connector));
+        }
+    }
+}

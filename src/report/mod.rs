@@ -1,0 +1,124 @@
+//! Renderers: they turn what the other layers found into text or JSON, and parse nothing.
+
+pub mod dis;
+pub mod inspect_human;
+pub mod inspect_json;
+
+use crate::model::ModelView;
+use crate::pickle::graph::{Anomaly, AnomalyKind, Span};
+
+/// Version of the JSON documents `inspect` prints; bumped on incompatible changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything `inspect` shows about one artifact.
+#[derive(Debug)]
+pub struct Inspection {
+    pub path: String,
+    pub file_size: u64,
+    /// `pickle` or `joblib`.
+    pub format: &'static str,
+    pub codec: Option<&'static str>,
+    /// Bytes of pickle data (the decoded size for compressed files).
+    pub decoded_size: u64,
+    pub streams: Vec<StreamSummary>,
+    pub trailing: Option<Span>,
+    pub anomalies: Vec<Anomaly>,
+    pub view: ModelView,
+}
+
+#[derive(Debug)]
+pub struct StreamSummary {
+    pub offset: u64,
+    pub end: u64,
+    pub protocol: Option<u8>,
+    pub ops: u64,
+    pub nested: bool,
+}
+
+impl Inspection {
+    /// The protocol of the first stream (0 or 1 when it has no PROTO, reported as 0).
+    pub fn protocol(&self) -> u8 {
+        self.streams.first().and_then(|s| s.protocol).unwrap_or(0)
+    }
+}
+
+/// A short kebab-case name and a sentence for an anomaly.
+pub fn describe_anomaly(kind: &AnomalyKind) -> (&'static str, String) {
+    match kind {
+        AnomalyKind::StackNotEmpty { items, marks } => (
+            "stack-not-empty",
+            format!("{items} items and {marks} marks left on the stack at STOP"),
+        ),
+        AnomalyKind::MemoOverwritten { index } => (
+            "memo-overwritten",
+            format!("memo slot {index} written twice"),
+        ),
+        AnomalyKind::MisplacedProto { protocol } => (
+            "misplaced-proto",
+            format!("PROTO {protocol} in the middle of a stream"),
+        ),
+        AnomalyKind::OpcodeAboveProtocol { protocol } => (
+            "opcode-above-protocol",
+            format!("opcode newer than the stream's protocol {protocol}"),
+        ),
+        AnomalyKind::PersistentId => (
+            "persistent-id",
+            "persistent id: the loader must supply persistent_load".into(),
+        ),
+        AnomalyKind::Extension { code } => (
+            "extension-code",
+            format!("extension code {code}: resolved through copyreg's registry at load"),
+        ),
+        AnomalyKind::OutOfBandBuffer => (
+            "out-of-band-buffer",
+            "out-of-band buffer: its bytes are not in this file".into(),
+        ),
+        AnomalyKind::UnusualJoblibPadding { length } => (
+            "unusual-joblib-padding",
+            format!("joblib array padding of {length} bytes that is not plain alignment"),
+        ),
+    }
+}
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Bytes in a unit people read: `1.5 MiB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_formats() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(5_342_077_759), "5.0 GiB");
+    }
+}
