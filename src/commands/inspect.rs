@@ -87,6 +87,7 @@ pub fn inspect(path: &std::path::Path) -> Result<Inspection, ReadError> {
                 offset: s.offset,
                 end: s.end,
                 protocol: s.protocol,
+                highest_opcode_protocol: s.highest_opcode_protocol,
                 ops: s.op_count,
                 nested: s.nested,
             })

@@ -40,7 +40,7 @@ impl Container {
 pub enum ContainerError {
     #[error("cannot open: {0}")]
     Open(#[source] io::Error),
-    #[error("the file is empty")]
+    #[error("at offset 0: the file is empty")]
     Empty,
     #[error(
         "at offset 0: not a pickle or joblib file (first bytes {0}); zip-based formats (PyTorch, skops) are not supported yet"
@@ -50,7 +50,9 @@ pub enum ContainerError {
     LegacyJoblib,
     #[error("at offset 0: not a pickle or joblib file (first bytes {0})")]
     Unrecognised(String),
-    #[error("{codec} data is corrupt or truncated after {consumed} compressed bytes: {source}")]
+    #[error(
+        "{codec} data is corrupt or truncated (read up to compressed offset {consumed}): {source}"
+    )]
     Decode {
         codec: Codec,
         consumed: u64,
@@ -89,6 +91,19 @@ pub fn detect(head: &[u8]) -> Result<Container, ContainerError> {
     }
     if head.starts_with(b"PK\x03\x04") {
         return Err(ContainerError::Zip(hex(head)));
+    }
+    // 0x89 is NEWFALSE, so these two would otherwise pass for protocol-0 pickles.
+    if head.starts_with(b"\x89HDF") {
+        return Err(ContainerError::Unrecognised(format!(
+            "{}: an HDF5 file (Keras?)",
+            hex(head)
+        )));
+    }
+    if head.starts_with(b"\x89PNG") {
+        return Err(ContainerError::Unrecognised(format!(
+            "{}: a PNG image",
+            hex(head)
+        )));
     }
     if head.starts_with(b"ZF") {
         return Err(ContainerError::LegacyJoblib);

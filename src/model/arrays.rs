@@ -44,10 +44,21 @@ pub(super) fn collect(
     object_paths: &BTreeMap<NodeId, Option<PathId>>,
 ) -> Vec<ArrayInfo> {
     let mut arrays = Vec::new();
+    // The array inside a joblib object array's nested stream is the one its wrapper
+    // already stands for: count it once, at the wrapper's path.
+    let nested_roots: Vec<Value> = graph
+        .streams
+        .iter()
+        .filter(|s| s.nested)
+        .map(|s| s.root)
+        .collect();
     for id in graph.ids() {
         let Node::Object(obj) = graph.node(id) else {
             continue;
         };
+        if nested_roots.contains(&Value::Node(id)) {
+            continue;
+        }
         let path = || match object_paths.get(&id) {
             Some(p) => paths.render(graph, *p),
             None => format!("<unreached object at offset {}>", graph.origin(id)),

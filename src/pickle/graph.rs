@@ -200,6 +200,9 @@ pub struct Stream {
     pub protocol: Option<u8>,
     pub root: Value,
     pub op_count: u64,
+    /// The newest protocol among the stream's opcodes (pickletools' "highest protocol
+    /// among opcodes"): tells protocol 0 from 1 when there is no PROTO.
+    pub highest_opcode_protocol: u8,
     /// Whether this stream is a joblib object array nested inside another stream.
     pub nested: bool,
 }

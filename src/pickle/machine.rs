@@ -70,6 +70,7 @@ fn read_stream<V: Visitor>(
         protocol: None,
         root: Value::None,
         op_count: 0,
+        highest_opcode_protocol: 0,
         nested,
     });
     let mut machine = Machine {
@@ -84,6 +85,7 @@ fn read_stream<V: Visitor>(
         protocol: None,
         buffers: 0,
         op_count: 0,
+        highest_opcode_protocol: 0,
     };
     let mut lexer = Lexer::new(machine.graph.data(), start);
     let root = machine.run(&mut lexer)?;
@@ -92,6 +94,7 @@ fn read_stream<V: Visitor>(
     stream.protocol = machine.protocol;
     stream.root = root;
     stream.op_count = machine.op_count;
+    stream.highest_opcode_protocol = machine.highest_opcode_protocol;
     Ok(stream.end)
 }
 
@@ -156,6 +159,7 @@ struct Machine<'g, 'a, V> {
     protocol: Option<u8>,
     buffers: u64,
     op_count: u64,
+    highest_opcode_protocol: u8,
 }
 
 type OpResult = Result<(), ErrorKind>;
@@ -165,6 +169,7 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
         loop {
             let op = lexer.next_op()?;
             self.op_count += 1;
+            self.highest_opcode_protocol = self.highest_opcode_protocol.max(op.code.protocol());
             self.visitor.op(self.stream, self.nested, &op);
             let err = |kind| PickleError::new(op.offset, Some(op.code.name()), kind);
             if op.code == Opcode::Stop {

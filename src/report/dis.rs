@@ -77,12 +77,15 @@ impl<W: Write> Visitor for Listing<W> {
     }
 
     fn inline_data(&mut self, stream: usize, data: &InlineData) {
-        let shape = data
+        let mut shape = data
             .shape
             .iter()
             .map(u64::to_string)
             .collect::<Vec<_>>()
             .join(", ");
+        if data.shape.len() == 1 {
+            shape.push(',');
+        }
         if self.json {
             let record = json!({
                 "stream": stream,

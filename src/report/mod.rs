@@ -31,14 +31,18 @@ pub struct StreamSummary {
     pub offset: u64,
     pub end: u64,
     pub protocol: Option<u8>,
+    pub highest_opcode_protocol: u8,
     pub ops: u64,
     pub nested: bool,
 }
 
 impl Inspection {
-    /// The protocol of the first stream (0 or 1 when it has no PROTO, reported as 0).
+    /// The protocol of the first stream: its PROTO, or for protocol 0/1 streams (which
+    /// have none) the newest protocol among its opcodes.
     pub fn protocol(&self) -> u8 {
-        self.streams.first().and_then(|s| s.protocol).unwrap_or(0)
+        self.streams
+            .first()
+            .map_or(0, |s| s.protocol.unwrap_or(s.highest_opcode_protocol))
     }
 }
 

@@ -1,0 +1,59 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_artifact_global_optspecs
+    string join \n color= h/help V/version
+end
+
+function __fish_artifact_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_artifact_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_artifact_using_subcommand
+    set -l cmd (__fish_artifact_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c artifact -n "__fish_artifact_needs_command" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c artifact -n "__fish_artifact_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c artifact -n "__fish_artifact_needs_command" -s V -l version -d 'Print version'
+complete -c artifact -n "__fish_artifact_needs_command" -f -a "inspect" -d 'Show what is inside an artifact: container, estimators, settings, arrays, globals.'
+complete -c artifact -n "__fish_artifact_needs_command" -f -a "dis" -d 'List the opcodes of an artifact, like Python\'s pickletools.dis, including joblib arrays and nested streams.'
+complete -c artifact -n "__fish_artifact_needs_command" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish) to standard output'
+complete -c artifact -n "__fish_artifact_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c artifact -n "__fish_artifact_using_subcommand inspect" -l format -d 'Output format' -r -f -a "human\t'Tables and trees for people'
+json\t'Machine-readable JSON (see docs/json.md for the schema)'"
+complete -c artifact -n "__fish_artifact_using_subcommand inspect" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c artifact -n "__fish_artifact_using_subcommand inspect" -l all-arrays -d 'Also list every array (human output shows only the largest)'
+complete -c artifact -n "__fish_artifact_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c artifact -n "__fish_artifact_using_subcommand inspect" -s V -l version -d 'Print version'
+complete -c artifact -n "__fish_artifact_using_subcommand dis" -l format -d 'Output format: human listing, or JSON Lines (one object per opcode)' -r -f -a "human\t'Tables and trees for people'
+json\t'Machine-readable JSON (see docs/json.md for the schema)'"
+complete -c artifact -n "__fish_artifact_using_subcommand dis" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c artifact -n "__fish_artifact_using_subcommand dis" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c artifact -n "__fish_artifact_using_subcommand dis" -s V -l version -d 'Print version'
+complete -c artifact -n "__fish_artifact_using_subcommand completions" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c artifact -n "__fish_artifact_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c artifact -n "__fish_artifact_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis completions help" -f -a "inspect" -d 'Show what is inside an artifact: container, estimators, settings, arrays, globals.'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis completions help" -f -a "dis" -d 'List the opcodes of an artifact, like Python\'s pickletools.dis, including joblib arrays and nested streams.'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis completions help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish) to standard output'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,135 @@
+//! What users see: human output snapshots, exit codes, help, completions.
+
+mod common;
+
+use std::process::Output;
+
+fn run(args: &[&str]) -> Output {
+    common::artifact()
+        .current_dir(common::root())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("artifact runs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn inspect_credit_model_human() {
+    let out = run(&["inspect", "fixtures/artifacts/credit_ct_xgb.joblib"]);
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!(stdout(&out));
+}
+
+#[test]
+fn inspect_compressed_lists_every_array_on_request() {
+    let out = run(&[
+        "inspect",
+        "--all-arrays",
+        "fixtures/artifacts/ct_logreg.joblib.lz4",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!(stdout(&out));
+}
+
+#[test]
+fn dis_human_head() {
+    let out = run(&["dis", "fixtures/artifacts/kmeans.p5.pkl"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    let head: Vec<&str> = text.lines().take(25).collect();
+    insta::assert_snapshot!(head.join("\n"));
+}
+
+#[test]
+fn dis_shows_joblib_arrays_between_opcodes() {
+    let out = run(&["dis", "fixtures/artifacts/ct_logreg.joblib"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(
+        text.contains("---- joblib array f8 (1, 7): 5 padding bytes, 56 data bytes at 3344"),
+        "{text}"
+    );
+    assert!(text.contains("---- joblib object array O8 (5,)"), "{text}");
+}
+
+#[test]
+fn dis_json_is_one_object_per_line() {
+    let out = run(&[
+        "dis",
+        "--format",
+        "json",
+        "fixtures/artifacts/ct_logreg.p2.pkl",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let records: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(records[0]["offset"], 0);
+    assert_eq!(records[0]["op"], "PROTO");
+    assert_eq!(records[0]["arg"], 2);
+    assert_eq!(records.last().unwrap()["op"], "STOP");
+}
+
+#[test]
+fn several_files_one_failure_exit_2_but_others_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.pkl");
+    std::fs::write(&bad, b"\x80\x04N").unwrap();
+    let out = run(&[
+        "inspect",
+        "--format",
+        "json",
+        "fixtures/artifacts/kmeans.p5.pkl",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["artifacts"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["errors"][0]["offset"], 3);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.pkl: at offset 3"));
+}
+
+#[test]
+fn missing_file_and_usage_errors_exit_2() {
+    let out = run(&["inspect", "does/not/exist.pkl"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does/not/exist.pkl: cannot open"));
+    let out = run(&["inspect"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(&["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn help_teaches_with_examples() {
+    let out = run(&["inspect", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(text.contains("Examples:"));
+    assert!(text.contains("--format"));
+}
+
+#[test]
+fn completions_in_the_repo_are_fresh() {
+    for (shell, file) in [
+        ("bash", "artifact.bash"),
+        ("zsh", "_artifact"),
+        ("fish", "artifact.fish"),
+        ("powershell", "_artifact.ps1"),
+    ] {
+        let out = run(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0));
+        let committed = std::fs::read_to_string(common::root().join("completions").join(file))
+            .unwrap_or_default();
+        assert!(
+            committed == stdout(&out),
+            "completions/{file} is stale: run scripts/update-completions.sh"
+        );
+    }
+}

@@ -1,0 +1,57 @@
+//! Helpers shared by the CLI tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    root().join("fixtures").join("artifacts").join(name)
+}
+
+/// The Python with the pinned packages: `ARTIFACT_TEST_PYTHON`, else the repo's `.venv`
+/// that the README's test command creates. Tests that need it fail loudly without it.
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("ARTIFACT_TEST_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = root().join(".venv").join("bin").join("python");
+    assert!(
+        venv.exists(),
+        "no Python venv at {}: run the README's test command (scripts/test.sh), which creates it",
+        venv.display()
+    );
+    venv
+}
+
+pub fn artifact() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_artifact"))
+}
+
+/// Every line of fixtures/manifest.jsonl.
+pub fn manifest() -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(root().join("fixtures").join("manifest.jsonl"))
+        .expect("fixtures/manifest.jsonl is readable");
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("manifest line is JSON"))
+        .collect()
+}
+
+pub fn inspect_json(path: &Path) -> serde_json::Value {
+    let out = artifact()
+        .args(["inspect", "--format", "json"])
+        .arg(path)
+        .output()
+        .expect("artifact runs");
+    assert!(
+        out.status.success(),
+        "inspect {} failed: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("inspect prints JSON")
+}

@@ -1,0 +1,152 @@
+//! Every fixture is inspected and shows what its manifest line says it must: container,
+//! codec, protocol, and every expected setting at its sklearn path with its value.
+//! The manifest was written by fixtures/generate.py and cross-checked there against
+//! scikit-learn's own get_params(), so it is an oracle independent of our reader.
+
+mod common;
+
+use serde_json::Value;
+
+#[test]
+fn every_fixture_shows_its_expected_settings() {
+    let manifest = common::manifest();
+    assert!(manifest.len() >= 20, "the manifest lists the fixtures");
+    let mut failures = Vec::new();
+    for entry in &manifest {
+        let file = entry["file"].as_str().unwrap();
+        let doc = common::inspect_json(&common::fixture(file));
+        let artifact = &doc["artifacts"][0];
+        let container = &artifact["container"];
+        if container["format"] != entry["container"] {
+            failures.push(format!(
+                "{file}: format {} != {}",
+                container["format"], entry["container"]
+            ));
+        }
+        if container["codec"] != entry["codec"] {
+            failures.push(format!(
+                "{file}: codec {} != {}",
+                container["codec"], entry["codec"]
+            ));
+        }
+        if artifact["protocol"] != entry["protocol"] {
+            failures.push(format!(
+                "{file}: protocol {} != {}",
+                artifact["protocol"], entry["protocol"]
+            ));
+        }
+        let settings = artifact["settings"].as_array().unwrap();
+        for expected in entry["settings"].as_array().unwrap() {
+            let found = settings.iter().any(|s| {
+                s["sklearn_path"] == expected["path"]
+                    && json_eq(&s["value"], &expected["value"])
+                    && expected.get("raw").is_none_or(|raw| &s["raw_path"] == raw)
+                    && expected
+                        .get("class")
+                        .is_none_or(|class| &s["class"] == class)
+            });
+            if !found {
+                failures.push(format!(
+                    "{file}: no setting {expected}; found {}",
+                    settings
+                        .iter()
+                        .map(|s| format!(
+                            "{}={} ({})",
+                            s["sklearn_path"], s["value"], s["raw_path"]
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Values compare as Python would: 14 == 14, "14" == "14", but never 14 == "14".
+fn json_eq(a: &Value, b: &Value) -> bool {
+    match (a.as_i64(), b.as_i64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+#[test]
+fn the_credit_model_booster_keeps_its_thread_count() {
+    // The field report: the XGBoost booster blob carries nthread "14" with its byte offset.
+    let path = common::fixture("credit_ct_xgb.p5.pkl");
+    let doc = common::inspect_json(&path);
+    let settings = doc["artifacts"][0]["settings"].as_array().unwrap().clone();
+    let nthread = settings
+        .iter()
+        .find(|s| s["sklearn_path"] == "xgboost__booster.nthread")
+        .expect("booster nthread is listed");
+    assert_eq!(nthread["location"], "xgboost-config");
+    let bytes = std::fs::read(&path).unwrap();
+    let offset = nthread["offset"].as_u64().unwrap() as usize;
+    assert_eq!(
+        &bytes[offset..offset + 2],
+        b"14",
+        "the offset points at the value"
+    );
+    // And the ColumnTransformer's value offset points at BININT1 14.
+    let ct = settings
+        .iter()
+        .find(|s| s["sklearn_path"] == "preprocessor__n_jobs")
+        .unwrap();
+    let offset = ct["offset"].as_u64().unwrap() as usize;
+    assert_eq!(&bytes[offset..offset + 2], b"K\x0e");
+}
+
+#[test]
+fn all_protocols_and_codecs_agree() {
+    // The same pipeline in every protocol and codec has the same estimators, settings and
+    // array bytes: only the container differs.
+    let names: Vec<String> = (0..6)
+        .map(|p| format!("ct_logreg.p{p}.pkl"))
+        .chain(["ct_logreg.joblib".to_string()])
+        .chain(
+            ["z", "gz", "bz2", "xz", "lzma", "lz4"]
+                .iter()
+                .map(|e| format!("ct_logreg.joblib.{e}")),
+        )
+        .collect();
+    let summaries: Vec<(String, Value)> = names
+        .iter()
+        .map(|n| {
+            let doc = common::inspect_json(&common::fixture(n));
+            let a = &doc["artifacts"][0];
+            let estimators: Vec<_> = a["estimators"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| {
+                    (
+                        e["class"].clone(),
+                        e["sklearn_path"].clone(),
+                        e["raw_path"].clone(),
+                    )
+                })
+                .collect();
+            let settings: Vec<_> = a["settings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| (s["sklearn_path"].clone(), s["value"].clone()))
+                .collect();
+            (
+                n.clone(),
+                serde_json::json!({
+                    "estimators": estimators,
+                    "settings": settings,
+                    "array_bytes": a["arrays"]["total_bytes"],
+                    "versions": a["versions"],
+                }),
+            )
+        })
+        .collect();
+    let (first_name, first) = &summaries[0];
+    for (name, summary) in &summaries[1..] {
+        assert_eq!(summary, first, "{name} differs from {first_name}");
+    }
+}
