@@ -117,10 +117,16 @@ pub(super) fn collect(
                 continue;
             }
             let dtype = dtype_of(graph, args[1]).ok().map(|(t, _, _)| t);
-            let (storage, nbytes, offset) = match graph.get(args[0]) {
-                Some(Node::Bytes { span, .. }) => (ArrayStorage::Pickled, span.len, span.offset),
-                Some(Node::Buffer { .. }) => (ArrayStorage::OutOfBand, 0, graph.origin(id)),
-                _ => continue,
+            let (storage, nbytes, offset) = match graph.bytes_like(args[0]) {
+                Some((bytes, span)) => (
+                    ArrayStorage::Pickled,
+                    bytes.len() as u64,
+                    span.map_or(graph.origin_of(args[0]), |s| s.offset),
+                ),
+                None if matches!(graph.get(args[0]), Some(Node::Buffer { .. })) => {
+                    (ArrayStorage::OutOfBand, 0, graph.origin(id))
+                }
+                None => continue,
             };
             arrays.push(ArrayInfo {
                 path: path(),

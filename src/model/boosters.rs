@@ -6,7 +6,6 @@ use memchr::memmem;
 
 use super::settings::{Location, SETTING_NAMES, SettingValue, scalar};
 use super::ubjson;
-use crate::pickle::graph::Node;
 use crate::pickle::{Graph, Value};
 
 pub struct BoosterSetting {
@@ -53,9 +52,10 @@ pub fn read(graph: &Graph<'_>, booster: Value) -> Result<Booster, String> {
         ("lightgbm.basic", "Booster") => {
             let mut booster = Booster::default();
             if let Some(handle) = graph.dict_get(state, "_handle")
-                && let Some(Node::Str { span, .. }) = graph.get(handle.value)
+                && let Value::Str(_) = handle.value
+                && let Some(span) = graph.span_of(handle.value)
             {
-                booster = lightgbm_text(graph.bytes(*span), span.offset);
+                booster = lightgbm_text(graph.bytes(span), span.offset);
             }
             if let Some(params) = graph.dict_get(state, "params").map(|e| e.value)
                 && let Some(entries) = graph.dict_entries(params)

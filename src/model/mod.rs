@@ -419,7 +419,8 @@ fn collect_globals(graph: &Graph<'_>) -> Vec<GlobalRef> {
         }
     }
     for id in graph.ids() {
-        if let Node::Global { module, name, .. } = graph.node(id) {
+        if let Node::Global(g) = graph.node(id) {
+            let (module, name) = (&g.module, &g.name);
             let entry = found
                 .entry((module.to_string(), name.to_string()))
                 .or_insert_with(|| GlobalRef {

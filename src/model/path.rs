@@ -79,6 +79,8 @@ pub fn key_text(graph: &Graph<'_>, key: Value) -> String {
             Value::Bool(b) => if b { "True" } else { "False" }.into(),
             Value::Int(i) => i.to_string(),
             Value::Float(f) => f.to_string(),
+            Value::Str(_) => "<str>".into(),
+            Value::Bytes(_) => "<bytes>".into(),
             Value::Node(id) => format!("<{}>", graph.node(id).kind_name()),
         },
     }

@@ -97,7 +97,8 @@ pub fn scalar(graph: &Graph<'_>, value: Value) -> Option<SettingValue> {
         Value::Bool(b) => SettingValue::Bool(b),
         Value::Int(i) => SettingValue::Int(i),
         Value::Float(f) => SettingValue::Float(f),
-        Value::Node(_) => SettingValue::Str(graph.text(value)?.into_owned()),
+        Value::Str(_) => SettingValue::Str(graph.text(value)?.into_owned()),
+        Value::Bytes(_) | Value::Node(_) => return None,
     })
 }
 

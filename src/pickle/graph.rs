@@ -8,17 +8,29 @@
 
 use std::borrow::Cow;
 
+use super::lexer::{Arg, Lexer};
+use super::opcode::Opcode;
 use super::text;
 
 pub type NodeId = u32;
 
-/// A value on the stack or inside a container. Scalars are inline; everything else is a node.
+/// A value on the stack or inside a container.
+///
+/// Scalars are inline. So are strings and bytes: Python never mutates them through a
+/// pickle, so they need no identity, and the opcode that pushed them already holds
+/// their length and bytes. `Str` and `Bytes` carry that opcode's offset and are read
+/// back on demand ([`Graph::text`], [`Graph::bytes_like`]). A 1.3 M-term vocabulary
+/// then costs no arena nodes at all. Everything else is a node.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Value {
     None,
     Bool(bool),
     Int(i64),
     Float(f64),
+    /// A str, by the offset of the opcode that pushed it (BINUNICODE, UNICODE, PERSID...).
+    Str(u64),
+    /// A bytes, bytearray or Python 2 str, by the offset of the opcode that pushed it.
+    Bytes(u64),
     Node(NodeId),
 }
 
@@ -33,24 +45,6 @@ impl Span {
     pub fn end(&self) -> u64 {
         self.offset + self.len
     }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TextEncoding {
-    /// BINUNICODE and friends.
-    Utf8,
-    /// Protocol 0 UNICODE: latin-1 with `\uXXXX` escapes.
-    RawUnicodeEscape,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BytesKind {
-    Bytes,
-    ByteArray,
-    /// A Python 2 `str` (SHORT_BINSTRING, BINSTRING): bytes of unknown encoding.
-    Py2String,
-    /// A protocol 0 STRING: the text between the quotes, still escaped.
-    Py2StringEscaped,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,16 +124,17 @@ pub struct InlineData {
     pub itemsize: u64,
 }
 
+/// `module.name` as a GLOBAL, STACK_GLOBAL or INST spelled it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GlobalName {
+    pub module: Box<str>,
+    pub name: Box<str>,
+    /// Whether it came from STACK_GLOBAL (true) or GLOBAL/INST (false).
+    pub stack: bool,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Node {
-    Str {
-        span: Span,
-        encoding: TextEncoding,
-    },
-    Bytes {
-        span: Span,
-        kind: BytesKind,
-    },
     /// An integer too large for `i64` (or text we keep verbatim).
     BigInt {
         span: Span,
@@ -150,12 +145,7 @@ pub enum Node {
     Dict(Vec<Entry>),
     Set(Vec<Value>),
     FrozenSet(Vec<Value>),
-    Global {
-        module: Box<str>,
-        name: Box<str>,
-        /// Whether it came from STACK_GLOBAL (true) or GLOBAL/INST (false).
-        stack: bool,
-    },
+    Global(Box<GlobalName>),
     Object(Box<Object>),
     PersistentId(Value),
     Extension(i64),
@@ -169,19 +159,13 @@ pub enum Node {
 impl Node {
     pub fn kind_name(&self) -> &'static str {
         match self {
-            Node::Str { .. } => "str",
-            Node::Bytes {
-                kind: BytesKind::ByteArray,
-                ..
-            } => "bytearray",
-            Node::Bytes { .. } => "bytes",
             Node::BigInt { .. } => "int",
             Node::List(_) => "list",
             Node::Tuple(_) => "tuple",
             Node::Dict(_) => "dict",
             Node::Set(_) => "set",
             Node::FrozenSet(_) => "frozenset",
-            Node::Global { .. } => "global",
+            Node::Global(_) => "global",
             Node::Object(_) => "object",
             Node::PersistentId(_) => "persistent id",
             Node::Extension(_) => "extension",
@@ -313,36 +297,59 @@ impl<'a> Graph<'a> {
         &self.data[span.offset as usize..span.end() as usize]
     }
 
-    /// The text of a `str` value (or of a Python 2 string, read as latin-1).
-    pub fn text(&self, value: Value) -> Option<Cow<'a, str>> {
-        match self.get(value)? {
-            Node::Str { span, encoding } => Some(match encoding {
-                TextEncoding::Utf8 => String::from_utf8_lossy(self.bytes(*span)),
-                TextEncoding::RawUnicodeEscape => {
-                    Cow::Owned(text::decode_raw_unicode_escape(self.bytes(*span)))
-                }
-            }),
-            Node::Bytes {
-                span,
-                kind: BytesKind::Py2String,
-            } => Some(Cow::Owned(text::latin1(self.bytes(*span)))),
-            Node::Bytes {
-                span,
-                kind: BytesKind::Py2StringEscaped,
-            } => Some(Cow::Owned(text::latin1(&text::decode_string_escape(
-                self.bytes(*span),
-            )))),
+    /// The opcode at `offset` and its payload (for text lines, the line; for STRING,
+    /// the text between the quotes). Only called with offsets of opcodes that pushed
+    /// a [`Value::Str`] or [`Value::Bytes`], which the lexer has already validated.
+    fn payload_at(&self, offset: u64) -> Option<(Opcode, Span)> {
+        let op = Lexer::new(self.data, usize::try_from(offset).ok()?)
+            .next_op()
+            .ok()?;
+        let (start, len) = match op.arg {
+            Arg::Bytes(b) => (op.payload_offset, b.len() as u64),
+            Arg::Line(l) if op.code == Opcode::String => {
+                (op.offset + 2, (l.len() as u64).saturating_sub(2))
+            }
+            Arg::Line(l) => (op.offset + 1, l.len() as u64),
+            _ => return None,
+        };
+        Some((op.code, Span { offset: start, len }))
+    }
+
+    /// The byte span of a str or bytes value's contents (for STRING, still escaped).
+    pub fn span_of(&self, value: Value) -> Option<Span> {
+        match value {
+            Value::Str(offset) | Value::Bytes(offset) => self.payload_at(offset).map(|(_, s)| s),
             _ => None,
         }
     }
 
-    /// Whether `value` is a str equal to `expected` (cheap: compares bytes first).
+    /// The text of a `str` value (or of a Python 2 string, read as latin-1).
+    pub fn text(&self, value: Value) -> Option<Cow<'a, str>> {
+        let (Value::Str(offset) | Value::Bytes(offset)) = value else {
+            return None;
+        };
+        let (code, span) = self.payload_at(offset)?;
+        let bytes = self.bytes(span);
+        Some(match code {
+            Opcode::ShortBinUnicode | Opcode::BinUnicode | Opcode::BinUnicode8 | Opcode::PersId => {
+                String::from_utf8_lossy(bytes)
+            }
+            Opcode::Unicode => Cow::Owned(text::decode_raw_unicode_escape(bytes)),
+            Opcode::ShortBinString | Opcode::BinString => Cow::Owned(text::latin1(bytes)),
+            Opcode::String => Cow::Owned(text::latin1(&text::decode_string_escape(bytes))),
+            _ => return None,
+        })
+    }
+
+    /// Whether `value` is a str equal to `expected` (compares bytes when it can).
     pub fn text_is(&self, value: Value, expected: &str) -> bool {
-        match self.get(value) {
-            Some(Node::Str {
-                span,
-                encoding: TextEncoding::Utf8,
-            }) => self.bytes(*span) == expected.as_bytes(),
+        let Value::Str(offset) = value else {
+            return false;
+        };
+        match self.payload_at(offset) {
+            Some((Opcode::ShortBinUnicode | Opcode::BinUnicode | Opcode::BinUnicode8, span)) => {
+                self.bytes(span) == expected.as_bytes()
+            }
             Some(_) => self.text(value).is_some_and(|t| t == expected),
             None => false,
         }
@@ -353,11 +360,14 @@ impl<'a> Graph<'a> {
     /// `bytearray(text, 'latin-1')` / `_codecs.encode(text, 'latin1')` (protocols 0-2, where
     /// the bytes are a latin-1 decoded str and have no span of their own).
     pub fn bytes_like(&self, value: Value) -> Option<(Cow<'a, [u8]>, Option<Span>)> {
+        if let Value::Bytes(offset) = value {
+            let (code, span) = self.payload_at(offset)?;
+            if code == Opcode::String {
+                return None;
+            }
+            return Some((Cow::Borrowed(self.bytes(span)), Some(span)));
+        }
         match self.get(value)? {
-            Node::Bytes {
-                span,
-                kind: BytesKind::Bytes | BytesKind::ByteArray | BytesKind::Py2String,
-            } => Some((Cow::Borrowed(self.bytes(*span)), Some(*span))),
             Node::Object(obj) if obj.kind == ObjectKind::Reduce => {
                 let callee = self.global(obj.callable)?;
                 let known = matches!(
@@ -393,7 +403,7 @@ impl<'a> Graph<'a> {
 
     pub fn global(&self, value: Value) -> Option<(&str, &str)> {
         match self.get(value)? {
-            Node::Global { module, name, .. } => Some((module, name)),
+            Node::Global(g) => Some((&g.module, &g.name)),
             _ => None,
         }
     }

@@ -14,8 +14,8 @@ use std::collections::HashMap;
 
 use super::error::{ErrorKind, PickleError};
 use super::graph::{
-    Anomaly, AnomalyKind, BigIntEncoding, BytesKind, Entry, Graph, InlineData, Node, NodeId,
-    Object, ObjectKind, Span, Stream, TextEncoding, Value,
+    Anomaly, AnomalyKind, BigIntEncoding, Entry, GlobalName, Graph, InlineData, Node, NodeId,
+    Object, ObjectKind, Span, Stream, Value,
 };
 use super::joblib;
 use super::lexer::{Arg, Lexer, Op};
@@ -137,7 +137,9 @@ impl Memo {
         if index == self.dense.len() as u64 && !self.sparse.contains_key(&index) {
             self.dense.push(value);
             // Keep the invariant that sparse holds no index the dense part covers.
-            while let Some(next) = self.sparse.remove(&(self.dense.len() as u64)) {
+            while !self.sparse.is_empty()
+                && let Some(next) = self.sparse.remove(&(self.dense.len() as u64))
+            {
                 self.dense.push(next);
             }
             return false;
@@ -264,37 +266,17 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
                 _ => return Err(bad("BINFLOAT without argument")),
             },
 
-            // Strings and bytes: spans into the input, never copies.
-            Opcode::ShortBinUnicode | Opcode::BinUnicode | Opcode::BinUnicode8 => {
-                let bytes = bytes_arg(op)?;
-                self.push_node(
-                    Node::Str {
-                        span: payload_span(op, bytes),
-                        encoding: TextEncoding::Utf8,
-                    },
-                    at,
-                )?
-            }
-            Opcode::Unicode => {
-                let line = line_arg(op)?;
-                self.push_node(
-                    Node::Str {
-                        span: Span {
-                            offset: at + 1,
-                            len: line.len() as u64,
-                        },
-                        encoding: TextEncoding::RawUnicodeEscape,
-                    },
-                    at,
-                )?
-            }
-            Opcode::ShortBinBytes | Opcode::BinBytes | Opcode::BinBytes8 => {
-                self.push_bytes(op, BytesKind::Bytes)?
-            }
-            Opcode::ByteArray8 => self.push_bytes(op, BytesKind::ByteArray)?,
-            Opcode::ShortBinString | Opcode::BinString => {
-                self.push_bytes(op, BytesKind::Py2String)?
-            }
+            // Strings and bytes: the opcode's offset, never a copy (see `Value::Str`).
+            Opcode::ShortBinUnicode
+            | Opcode::BinUnicode
+            | Opcode::BinUnicode8
+            | Opcode::Unicode => self.push(Value::Str(at), at),
+            Opcode::ShortBinBytes
+            | Opcode::BinBytes
+            | Opcode::BinBytes8
+            | Opcode::ByteArray8
+            | Opcode::ShortBinString
+            | Opcode::BinString => self.push(Value::Bytes(at), at),
             Opcode::String => {
                 let line = line_arg(op)?;
                 let quoted = line.len() >= 2
@@ -303,16 +285,7 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
                 if !quoted {
                     return Err(bad("the STRING opcode argument must be quoted"));
                 }
-                self.push_node(
-                    Node::Bytes {
-                        span: Span {
-                            offset: at + 2,
-                            len: line.len() as u64 - 2,
-                        },
-                        kind: BytesKind::Py2StringEscaped,
-                    },
-                    at,
-                )?
+                self.push(Value::Bytes(at), at)
             }
             Opcode::NextBuffer => {
                 self.anomaly(op, AnomalyKind::OutOfBandBuffer);
@@ -440,21 +413,19 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             Opcode::StackGlobal => {
                 let items = self.pop_n(2)?;
                 let text = |v: Value| -> Result<String, ErrorKind> {
-                    match self.graph.get(v) {
-                        Some(Node::Str { .. }) => {
-                            Ok(self.graph.text(v).unwrap_or_default().into_owned())
-                        }
+                    match v {
+                        Value::Str(_) => Ok(self.graph.text(v).unwrap_or_default().into_owned()),
                         _ => Err(bad("STACK_GLOBAL requires str module and name")),
                     }
                 };
                 let module = text(items[0].value)?;
                 let name = text(items[1].value)?;
                 self.push_node(
-                    Node::Global {
+                    Node::Global(Box::new(GlobalName {
                         module: module.into(),
                         name: name.into(),
                         stack: true,
-                    },
+                    })),
                     items[0].offset,
                 )?
             }
@@ -509,19 +480,8 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
                 self.push_node(Node::Extension(code), at)?
             }
             Opcode::PersId => {
-                let line = line_arg(op)?;
                 self.anomaly(op, AnomalyKind::PersistentId);
-                let pid = self.node(
-                    Node::Str {
-                        span: Span {
-                            offset: at + 1,
-                            len: line.len() as u64,
-                        },
-                        encoding: TextEncoding::Utf8,
-                    },
-                    at,
-                )?;
-                self.push_node(Node::PersistentId(Value::Node(pid)), at)?
+                self.push_node(Node::PersistentId(Value::Str(at)), at)?
             }
             Opcode::BinPersId => {
                 let pid = self.pop()?;
@@ -553,17 +513,6 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
         let id = self.node(node, offset)?;
         self.push(Value::Node(id), offset);
         Ok(())
-    }
-
-    fn push_bytes(&mut self, op: &Op<'a>, kind: BytesKind) -> OpResult {
-        let bytes = bytes_arg(op)?;
-        self.push_node(
-            Node::Bytes {
-                span: payload_span(op, bytes),
-                kind,
-            },
-            op.offset,
-        )
     }
 
     fn push_text_int(&mut self, op: &Op<'a>, line: &[u8], long: bool) -> OpResult {
@@ -842,11 +791,11 @@ fn global(module: &[u8], name: &[u8], stack: bool) -> Result<Node, ErrorKind> {
             .map(Box::<str>::from)
             .map_err(|_| bad("GLOBAL names must be UTF-8"))
     };
-    Ok(Node::Global {
+    Ok(Node::Global(Box::new(GlobalName {
         module: text(module)?,
         name: text(name)?,
         stack,
-    })
+    })))
 }
 
 fn int_arg(op: &Op<'_>) -> Result<i64, ErrorKind> {

@@ -48,22 +48,23 @@ macro_rules! opcodes {
             /// Every opcode, in the order pickletools lists them.
             pub const ALL: &'static [Opcode] = &[$(Opcode::$variant,)*];
 
-            /// The opcode for a byte, if the byte is one.
+            /// The opcode for a byte, if the byte is one (a table lookup: this runs once
+            /// per opcode of every file).
+            #[inline]
             pub fn from_byte(byte: u8) -> Option<Opcode> {
-                match byte {
-                    $($byte => Some(Opcode::$variant),)*
-                    _ => None,
-                }
+                BY_BYTE[byte as usize]
             }
 
             /// The byte that encodes this opcode.
-            pub fn byte(self) -> u8 {
+            #[inline]
+            pub const fn byte(self) -> u8 {
                 match self {
                     $(Opcode::$variant => $byte,)*
                 }
             }
 
             /// The name pickletools prints (`SHORT_BINUNICODE`).
+            #[inline]
             pub fn name(self) -> &'static str {
                 match self {
                     $(Opcode::$variant => $name,)*
@@ -71,6 +72,7 @@ macro_rules! opcodes {
             }
 
             /// How the inline argument is encoded.
+            #[inline]
             pub fn arg(self) -> ArgEncoding {
                 match self {
                     $(Opcode::$variant => ArgEncoding::$arg,)*
@@ -78,6 +80,7 @@ macro_rules! opcodes {
             }
 
             /// The pickle protocol that introduced the opcode.
+            #[inline]
             pub fn protocol(self) -> u8 {
                 match self {
                     $(Opcode::$variant => $proto,)*
@@ -158,6 +161,16 @@ opcodes! {
     PersId = b'P', "PERSID", Line, 0;
     BinPersId = b'Q', "BINPERSID", None, 1;
 }
+
+const BY_BYTE: [Option<Opcode>; 256] = {
+    let mut table = [None; 256];
+    let mut i = 0;
+    while i < Opcode::ALL.len() {
+        table[Opcode::ALL[i].byte() as usize] = Some(Opcode::ALL[i]);
+        i += 1;
+    }
+    table
+};
 
 /// The highest protocol this reader understands (and CPython 3.11 writes).
 pub const HIGHEST_PROTOCOL: u8 = 5;

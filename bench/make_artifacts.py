@@ -1,0 +1,52 @@
+"""Builds the benchmark artifacts under bench/out/ (skips files that already exist).
+
+- big_array.p5.pkl: a 2 GiB protocol-5 pickle holding one 2 GiB float64 array
+  (numpy pickles it in-band as one BYTEARRAY8).
+- text_pipeline.pkl: Pipeline[TfidfVectorizer, LogisticRegression] fitted on synthetic
+  documents with a 1.3 M-term vocabulary: about 42 MB of small opcodes.
+"""
+
+import os
+import pickle
+import sys
+
+import numpy as np
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
+
+
+def big_array(path):
+    array = np.zeros(2**28, dtype="f8")  # 2 GiB
+    array[::4096] = 1.0
+    with open(path, "wb") as f:
+        pickle.dump(array, f, protocol=5)
+
+
+def text_pipeline(path):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    rng = np.random.RandomState(0)
+    terms = [f"t{i:07x}" for i in range(1_300_000)]
+    order = rng.permutation(len(terms))
+    docs = [" ".join(terms[j] for j in order[i::2000]) for i in range(2000)]
+    labels = rng.randint(0, 2, size=len(docs))
+    model = Pipeline([("tfidf", TfidfVectorizer()), ("clf", LogisticRegression(max_iter=5))])
+    model.fit(docs, labels)
+    with open(path, "wb") as f:
+        pickle.dump(model, f, protocol=5)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for name, make in [("big_array.p5.pkl", big_array), ("text_pipeline.pkl", text_pipeline)]:
+        path = os.path.join(OUT, name)
+        if not os.path.exists(path):
+            print(f"building {path}", file=sys.stderr)
+            make(path)
+        print(f"{name}: {os.path.getsize(path):,} bytes", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
