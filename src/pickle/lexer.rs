@@ -88,6 +88,7 @@ impl<'a> Lexer<'a> {
 
     /// Lexes the next opcode. At the end of the data this is a [`ErrorKind::MissingStop`]
     /// error: a pickle stream always ends with STOP.
+    #[inline]
     pub fn next_op(&mut self) -> Result<Op<'a>, PickleError> {
         if let Some(end) = self.frame_end
             && self.pos >= end

@@ -134,7 +134,11 @@ impl Memo {
             *slot = value;
             return true;
         }
-        if index == self.dense.len() as u64 && !self.sparse.contains_key(&index) {
+        // `is_empty` first: hashing the index on every MEMOIZE costs more than the rest
+        // of the opcode.
+        if index == self.dense.len() as u64
+            && (self.sparse.is_empty() || !self.sparse.contains_key(&index))
+        {
             self.dense.push(value);
             // Keep the invariant that sparse holds no index the dense part covers.
             while !self.sparse.is_empty()
