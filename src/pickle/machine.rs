@@ -347,30 +347,33 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             Opcode::Append => {
                 let item = self.pop()?;
                 let target = self.top()?;
-                self.extend(target.value, &[item], "APPEND")?
+                extend(self.graph, target.value, &[item], "APPEND")?
             }
+            // The batch opcodes read their items where they lie on the stack: pickle
+            // writes dicts and lists in batches of 1000, and copying each batch out
+            // first was a fifth of the time on opcode-dense files.
             Opcode::Appends => {
-                let (items, _) = self.pop_mark()?;
-                let target = self.top()?;
-                self.extend(target.value, &items, "APPENDS")?
+                let (target, start) = self.mark_target()?;
+                extend(self.graph, target, &self.stack[start..], "APPENDS")?;
+                self.stack.truncate(start);
             }
             Opcode::AddItems => {
-                let (items, _) = self.pop_mark()?;
-                let target = self.top()?;
-                self.add_items(target.value, &items)?
+                let (target, start) = self.mark_target()?;
+                add_items(self.graph, target, &self.stack[start..])?;
+                self.stack.truncate(start);
             }
             Opcode::SetItem => {
                 let items = self.pop_n(2)?;
                 let target = self.top()?;
-                self.set_items(target.value, pairs(&items))?
+                set_items(self.graph, target.value, &items)?
             }
             Opcode::SetItems => {
-                let (items, _) = self.pop_mark()?;
-                if !items.len().is_multiple_of(2) {
+                let (target, start) = self.mark_target()?;
+                if !(self.stack.len() - start).is_multiple_of(2) {
                     return Err(bad("SETITEMS needs an even number of items after MARK"));
                 }
-                let target = self.top()?;
-                self.set_items(target.value, pairs(&items))?
+                set_items(self.graph, target, &self.stack[start..])?;
+                self.stack.truncate(start);
             }
 
             // Stack and memo.
@@ -587,6 +590,16 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             .ok_or(ErrorKind::StackUnderflow { need: 1, have: 0 })
     }
 
+    /// Pops the innermost mark for an opcode that applies the items above it to the
+    /// object below it; returns that object and where the items start on the stack.
+    fn mark_target(&mut self) -> Result<(Value, usize), ErrorKind> {
+        let (start, _) = self.marks.pop().ok_or(ErrorKind::NoMark)?;
+        if start <= self.base() {
+            return Err(ErrorKind::StackUnderflow { need: 1, have: 0 });
+        }
+        Ok((self.stack[start - 1].value, start))
+    }
+
     /// Pops the innermost mark and everything above it; returns the items and the MARK's offset.
     fn pop_mark(&mut self) -> Result<(Vec<Item>, u64), ErrorKind> {
         let (len, offset) = self.marks.pop().ok_or(ErrorKind::NoMark)?;
@@ -601,42 +614,6 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
     }
 
     // -- mutation, as CPython applies it to the real objects ---------------------------
-
-    fn extend(&mut self, target: Value, items: &[Item], opcode: &str) -> OpResult {
-        match self.node_mut(target) {
-            Some(Node::List(list)) => list.extend(items.iter().map(|i| i.value)),
-            Some(Node::Object(obj)) => obj.items.extend(items.iter().map(|i| i.value)),
-            other => {
-                let kind = other.map_or("scalar", |n| n.kind_name());
-                return Err(bad(format!("{opcode} to a {kind}")));
-            }
-        }
-        Ok(())
-    }
-
-    fn add_items(&mut self, target: Value, items: &[Item]) -> OpResult {
-        match self.node_mut(target) {
-            Some(Node::Set(set)) => set.extend(items.iter().map(|i| i.value)),
-            Some(Node::Object(obj)) => obj.items.extend(items.iter().map(|i| i.value)),
-            other => {
-                let kind = other.map_or("scalar", |n| n.kind_name());
-                return Err(bad(format!("ADDITEMS to a {kind}")));
-            }
-        }
-        Ok(())
-    }
-
-    fn set_items(&mut self, target: Value, entries: Vec<Entry>) -> OpResult {
-        match self.node_mut(target) {
-            Some(Node::Dict(dict)) => dict.extend(entries),
-            Some(Node::Object(obj)) => obj.entries.extend(entries),
-            other => {
-                let kind = other.map_or("scalar", |n| n.kind_name());
-                return Err(bad(format!("SETITEM(S) on a {kind}")));
-            }
-        }
-        Ok(())
-    }
 
     fn push_object(
         &mut self,
@@ -767,6 +744,57 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             obj.inline_data = Some(inline);
         }
         Ok(())
+    }
+}
+
+/// APPEND / APPENDS: `target.extend(items)`, on a list or an object with `extend`.
+fn extend(graph: &mut Graph<'_>, target: Value, items: &[Item], opcode: &str) -> OpResult {
+    match node_mut(graph, target) {
+        Some(Node::List(list)) => list.extend(items.iter().map(|i| i.value)),
+        Some(Node::Object(obj)) => obj.items.extend(items.iter().map(|i| i.value)),
+        other => {
+            let kind = other.map_or("scalar", |n| n.kind_name());
+            return Err(bad(format!("{opcode} to a {kind}")));
+        }
+    }
+    Ok(())
+}
+
+/// ADDITEMS: on a set or an object with `add`.
+fn add_items(graph: &mut Graph<'_>, target: Value, items: &[Item]) -> OpResult {
+    match node_mut(graph, target) {
+        Some(Node::Set(set)) => set.extend(items.iter().map(|i| i.value)),
+        Some(Node::Object(obj)) => obj.items.extend(items.iter().map(|i| i.value)),
+        other => {
+            let kind = other.map_or("scalar", |n| n.kind_name());
+            return Err(bad(format!("ADDITEMS to a {kind}")));
+        }
+    }
+    Ok(())
+}
+
+/// SETITEM / SETITEMS: key/value pairs, on a dict or an object with `__setitem__`.
+fn set_items(graph: &mut Graph<'_>, target: Value, items: &[Item]) -> OpResult {
+    let entries = items.chunks_exact(2).map(|kv| Entry {
+        key: kv[0].value,
+        value: kv[1].value,
+        value_offset: kv[1].offset,
+    });
+    match node_mut(graph, target) {
+        Some(Node::Dict(dict)) => dict.extend(entries),
+        Some(Node::Object(obj)) => obj.entries.extend(entries),
+        other => {
+            let kind = other.map_or("scalar", |n| n.kind_name());
+            return Err(bad(format!("SETITEM(S) on a {kind}")));
+        }
+    }
+    Ok(())
+}
+
+fn node_mut<'g>(graph: &'g mut Graph<'_>, value: Value) -> Option<&'g mut Node> {
+    match value {
+        Value::Node(id) => Some(graph.node_mut(id)),
+        _ => None,
     }
 }
 
