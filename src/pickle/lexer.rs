@@ -88,7 +88,9 @@ impl<'a> Lexer<'a> {
 
     /// Lexes the next opcode. At the end of the data this is a [`ErrorKind::MissingStop`]
     /// error: a pickle stream always ends with STOP.
-    #[inline]
+    // Always inlined: returning the `Op` through memory cost a fifth of the machine's
+    // time on opcode-dense files (callgrind).
+    #[inline(always)]
     pub fn next_op(&mut self) -> Result<Op<'a>, PickleError> {
         if let Some(end) = self.frame_end
             && self.pos >= end

@@ -125,6 +125,17 @@ impl Memo {
             .or_else(|| self.sparse.get(&index).copied())
     }
 
+    /// MEMOIZE: stores at `len(memo)`, the hot path of every string in a vocabulary.
+    #[inline]
+    fn memoize(&mut self, value: Value) {
+        if self.sparse.is_empty() {
+            self.dense.push(value);
+        } else {
+            let index = self.len();
+            self.put(index, value);
+        }
+    }
+
     /// Stores a value; returns whether a value was overwritten.
     fn put(&mut self, index: u64, value: Value) -> bool {
         if let Some(slot) = usize::try_from(index)
@@ -175,7 +186,15 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
         loop {
             let op = lexer.next_op()?;
             self.op_count += 1;
-            self.highest_opcode_protocol = self.highest_opcode_protocol.max(op.code.protocol());
+            let op_protocol = op.code.protocol();
+            if op_protocol > self.highest_opcode_protocol {
+                self.highest_opcode_protocol = op_protocol;
+                if let Some(declared) = self.protocol
+                    && op_protocol > declared
+                {
+                    self.anomaly(&op, AnomalyKind::OpcodeAboveProtocol { protocol: declared });
+                }
+            }
             self.visitor.op(self.stream, self.nested, &op);
             let err = |kind| PickleError::new(op.offset, Some(op.code.name()), kind);
             if op.code == Opcode::Stop {
@@ -205,11 +224,6 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
 
     fn step(&mut self, op: &Op<'a>, lexer: &mut Lexer<'a>) -> OpResult {
         let at = op.offset;
-        if let Some(protocol) = self.protocol
-            && op.code.protocol() > protocol
-        {
-            self.anomaly(op, AnomalyKind::OpcodeAboveProtocol { protocol });
-        }
         match op.code {
             Opcode::Proto => {
                 let p = int_arg(op)? as u8;
@@ -407,8 +421,7 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             }
             Opcode::Memoize => {
                 let top = self.top()?;
-                let index = self.memo.len();
-                self.memo.put(index, top.value);
+                self.memo.memoize(top.value);
             }
 
             // Names and calls.
