@@ -88,6 +88,10 @@ pub fn read(graph: &Graph<'_>, booster: Value) -> Result<Booster, String> {
 fn xgboost(blob: &[u8], blob_offset: u64) -> Result<Booster, String> {
     let leaves = ubjson::string_leaves(blob, "Config")
         .map_err(|e| format!("XGBoost config at blob byte {}: {}", e.offset, e.message))?;
+    let version = leaves
+        .iter()
+        .find(|l| l.path == "Config.version")
+        .map(|l| ("xgboost", l.value.clone()));
     let settings = leaves
         .into_iter()
         .filter_map(|leaf| {
@@ -103,10 +107,7 @@ fn xgboost(blob: &[u8], blob_offset: u64) -> Result<Booster, String> {
                 })
         })
         .collect();
-    Ok(Booster {
-        settings,
-        version: None,
-    })
+    Ok(Booster { settings, version })
 }
 
 /// LightGBM's model text: `version=v4` near the top, `[num_threads: 14]` lines between

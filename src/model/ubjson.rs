@@ -208,7 +208,51 @@ impl<'a> Reader<'a> {
                 });
                 Ok(())
             }
+            // XGBoost records its version as an int array: `"version": [3, 2, 0]`.
+            b'[' if path.back().is_some_and(|k| k == "version") => {
+                let marker_offset = self.pos - 1;
+                let value_offset = self.pos;
+                let parts = self.int_array()?;
+                leaves.push(Leaf {
+                    path: path
+                        .iter()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>()
+                        .join("."),
+                    value: parts
+                        .iter()
+                        .map(i64::to_string)
+                        .collect::<Vec<_>>()
+                        .join("."),
+                    value_offset,
+                    marker_offset,
+                });
+                Ok(())
+            }
             other => self.skip(other, depth),
+        }
+    }
+
+    /// A short array of integers (after its `[`).
+    fn int_array(&mut self) -> Result<Vec<i64>> {
+        let (typed, count) = self.container_header()?;
+        let mut out = Vec::new();
+        loop {
+            if count.is_some_and(|c| out.len() as u64 >= c) {
+                return Ok(out);
+            }
+            if count.is_none() && self.peek()? == b']' {
+                self.pos += 1;
+                return Ok(out);
+            }
+            if out.len() >= 16 {
+                return Err(self.error("version array too long"));
+            }
+            let marker = match typed {
+                Some(t) => t,
+                None => self.byte()?,
+            };
+            out.push(self.int_with(marker)?);
         }
     }
 
@@ -286,6 +330,8 @@ mod tests {
         blob.push(b'{');
         blob.extend(key("nthread"));
         blob.extend(string("14"));
+        blob.extend(key("version"));
+        blob.extend_from_slice(b"[#L\x00\x00\x00\x00\x00\x00\x00\x03i\x03i\x02i\x00");
         blob.extend(key("ints"));
         blob.extend_from_slice(b"[$d#i\x02\x00\x00\x00\x00\x00\x00\x00\x00");
         blob.push(b'}');
@@ -294,7 +340,9 @@ mod tests {
         blob.extend_from_slice(b"[#U\x01i\x05");
         blob.push(b'}');
         let leaves = string_leaves(&blob, "Config").unwrap();
-        assert_eq!(leaves.len(), 1);
+        assert_eq!(leaves.len(), 2);
+        assert_eq!(leaves[1].path, "Config.learner.version");
+        assert_eq!(leaves[1].value, "3.2.0");
         assert_eq!(leaves[0].path, "Config.learner.nthread");
         assert_eq!(leaves[0].value, "14");
         assert_eq!(
