@@ -8,12 +8,15 @@ cd "$(dirname "$0")/.."
 cargo build --release --quiet
 .venv/bin/python bench/make_artifacts.py
 
-measure() { # label, command...
-  local label=$1 secs kib
-  shift
-  /usr/bin/time -o "$timing" -f "%e %M" "$@" >/dev/null 2>&1 || true
-  read -r secs kib < "$timing"
-  awk -v l="$label" -v s="$secs" -v k="$kib" 'BEGIN { printf "  %-32s %8.2f s %10.1f MiB\n", l, s, k / 1024 }'
+measure() { # runs label command...: median wall time and its peak RSS over `runs` runs
+  local runs=$1 label=$2
+  shift 2
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -o "$timing" -f "%e %M %x" "$@" >/dev/null 2>&1 || true
+    cat "$timing"
+  done | sort -n | awk -v l="$label" -v n="$runs" '
+    { secs[NR] = $1; kib[NR] = $2; rc[NR] = $3 }
+    END { m = int((n + 1) / 2); printf "  %-32s %8.3f s %10.1f MiB  (median of %d, exit %s)\n", l, secs[m], kib[m] / 1024, n, rc[m] }'
 }
 timing=$(mktemp)
 trap 'rm -f "$timing"' EXIT
@@ -22,8 +25,8 @@ echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname 
 for f in bench/out/big_array.p5.pkl bench/out/text_pipeline.pkl; do
   echo "$f ($(stat -c %s "$f") bytes)"
   sync; cat "$f" > /dev/null  # warm the page cache for every tool alike
-  measure "artifact inspect" target/release/artifact inspect "$f"
-  measure "artifact inspect --format json" target/release/artifact inspect --format json "$f"
-  measure "pickletools.genops" .venv/bin/python bench/genops.py "$f"
-  measure "picklescan" .venv/bin/picklescan --path "$f"
+  measure 7 "artifact inspect" target/release/artifact inspect "$f"
+  measure 7 "artifact inspect --format json" target/release/artifact inspect --format json "$f"
+  measure 1 "pickletools.genops" .venv/bin/python bench/genops.py "$f"
+  measure 3 "picklescan" .venv/bin/picklescan --path "$f"
 done

@@ -220,7 +220,7 @@ pub enum AnomalyKind {
 }
 
 /// The arena plus everything found while reading a file.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct Graph<'a> {
     data: &'a [u8],
     nodes: Vec<Node>,

@@ -43,6 +43,35 @@ pub struct Op<'a> {
     pub end: u64,
 }
 
+/// The opcodes that make up most of an opcode-dense file (a vocabulary is millions of
+/// `SHORT_BINUNICODE, MEMOIZE, BININT1`), decoded without building an [`Op`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShortOp {
+    /// SHORT_BINUNICODE at this offset.
+    ShortBinUnicode(u64),
+    /// BININT1, BININT2 or BININT.
+    Int(i64),
+    Memoize,
+    /// BINGET.
+    BinGet(u8),
+    None,
+    NewTrue,
+    NewFalse,
+    /// MARK at this offset.
+    Mark(u64),
+}
+
+impl ShortOp {
+    pub fn protocol(self) -> u8 {
+        match self {
+            ShortOp::ShortBinUnicode(_) | ShortOp::Memoize => 4,
+            ShortOp::NewTrue | ShortOp::NewFalse => 2,
+            ShortOp::Int(_) | ShortOp::BinGet(_) => 1,
+            ShortOp::None | ShortOp::Mark(_) => 0,
+        }
+    }
+}
+
 /// Walks opcodes over a byte slice.
 #[derive(Clone, Debug)]
 pub struct Lexer<'a> {
@@ -78,12 +107,61 @@ impl<'a> Lexer<'a> {
         self.frame_end.map(|end| end.saturating_sub(self.pos))
     }
 
+    /// Goes back to `pos` (an earlier opcode boundary in the same frame), to lex an
+    /// opcode again through [`Lexer::next_op`].
+    pub fn rewind(&mut self, pos: usize) {
+        self.pos = pos;
+    }
+
     /// Moves past data that is not opcodes (joblib's inline array bytes). Only valid
     /// outside a frame; the caller checks `frame_remaining` first.
     pub fn skip_to(&mut self, pos: usize) {
         debug_assert!(pos >= self.pos && pos <= self.data.len());
         self.pos = pos.min(self.data.len());
         self.frame_end = None;
+    }
+
+    /// Decodes the next opcode if it is one of the [`ShortOp`]s and lies wholly inside
+    /// the current frame (or the data); otherwise leaves the position alone and returns
+    /// `None`, and [`Lexer::next_op`] handles it with every check and error.
+    #[inline(always)]
+    pub fn short_op(&mut self) -> Option<ShortOp> {
+        let limit = self.frame_end.unwrap_or(self.data.len());
+        let pos = self.pos;
+        if pos >= limit {
+            return None;
+        }
+        let rest = &self.data[pos..limit];
+        let (op, len) = match rest[0] {
+            0x8c => {
+                let n = usize::from(*rest.get(1)?);
+                if rest.len() < 2 + n {
+                    return None;
+                }
+                (ShortOp::ShortBinUnicode(pos as u64), 2 + n)
+            }
+            0x94 => (ShortOp::Memoize, 1),
+            b'K' => (ShortOp::Int(i64::from(*rest.get(1)?)), 2),
+            b'M' => {
+                let b = rest.get(1..3)?;
+                (ShortOp::Int(i64::from(u16::from_le_bytes([b[0], b[1]]))), 3)
+            }
+            b'J' => {
+                let b = rest.get(1..5)?;
+                (
+                    ShortOp::Int(i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
+                    5,
+                )
+            }
+            b'h' => (ShortOp::BinGet(*rest.get(1)?), 2),
+            b'N' => (ShortOp::None, 1),
+            0x88 => (ShortOp::NewTrue, 1),
+            0x89 => (ShortOp::NewFalse, 1),
+            b'(' => (ShortOp::Mark(pos as u64), 1),
+            _ => return None,
+        };
+        self.pos = pos + len;
+        Some(op)
     }
 
     /// Lexes the next opcode. At the end of the data this is a [`ErrorKind::MissingStop`]

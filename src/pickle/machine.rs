@@ -18,18 +18,23 @@ use super::graph::{
     Object, ObjectKind, Span, Stream, Value,
 };
 use super::joblib;
-use super::lexer::{Arg, Lexer, Op};
+use super::lexer::{Arg, Lexer, Op, ShortOp};
 use super::opcode::{HIGHEST_PROTOCOL, Opcode};
 
 /// Receives every opcode and every span of inline data as the machine reads them.
 pub trait Visitor {
+    /// Whether the visitor wants every opcode. A visitor that does not (`Quiet`) lets
+    /// the machine take its fast path over the commonest opcodes.
+    const WANTS_OPS: bool = true;
     fn op(&mut self, _stream: usize, _nested: bool, _op: &Op<'_>) {}
     fn inline_data(&mut self, _stream: usize, _data: &InlineData) {}
 }
 
 /// A visitor that ignores everything.
 pub struct Quiet;
-impl Visitor for Quiet {}
+impl Visitor for Quiet {
+    const WANTS_OPS: bool = false;
+}
 
 /// Reads every pickle stream in `data` into a graph.
 ///
@@ -184,6 +189,9 @@ type OpResult = Result<(), ErrorKind>;
 impl<'a, V: Visitor> Machine<'_, 'a, V> {
     fn run(&mut self, lexer: &mut Lexer<'a>) -> Result<Value, PickleError> {
         loop {
+            if !V::WANTS_OPS {
+                self.short_ops(lexer);
+            }
             let op = lexer.next_op()?;
             self.op_count += 1;
             let op_protocol = op.code.protocol();
@@ -211,6 +219,67 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
                 return Ok(top.value);
             }
             self.step(&op, lexer).map_err(err)?;
+        }
+    }
+
+    /// The fast path: applies [`ShortOp`]s while their effect is certain to be plain
+    /// (no error, no anomaly, nothing a visitor must see). Anything else, including
+    /// the first opcode of a newer protocol, stops it; `next_op` and `step` then handle
+    /// that opcode with every check. `tests/properties.rs` checks that both paths build
+    /// the same graph.
+    #[inline(always)]
+    fn short_ops(&mut self, lexer: &mut Lexer<'a>) {
+        loop {
+            let before = lexer.position();
+            let Some(op) = lexer.short_op() else {
+                return;
+            };
+            let plain = op.protocol() <= self.highest_opcode_protocol
+                && match op {
+                    ShortOp::ShortBinUnicode(at) => {
+                        self.push(Value::Str(at), at);
+                        true
+                    }
+                    ShortOp::Int(v) => {
+                        self.push(Value::Int(v), before as u64);
+                        true
+                    }
+                    ShortOp::None => {
+                        self.push(Value::None, before as u64);
+                        true
+                    }
+                    ShortOp::NewTrue => {
+                        self.push(Value::Bool(true), before as u64);
+                        true
+                    }
+                    ShortOp::NewFalse => {
+                        self.push(Value::Bool(false), before as u64);
+                        true
+                    }
+                    ShortOp::Mark(at) => {
+                        self.marks.push((self.stack.len(), at));
+                        true
+                    }
+                    ShortOp::Memoize => match self.stack.last() {
+                        Some(top) if self.stack.len() > self.base() => {
+                            self.memo.memoize(top.value);
+                            true
+                        }
+                        _ => false,
+                    },
+                    ShortOp::BinGet(index) => match self.memo.get(u64::from(index)) {
+                        Some(value) => {
+                            self.push(value, before as u64);
+                            true
+                        }
+                        None => false,
+                    },
+                };
+            if !plain {
+                lexer.rewind(before);
+                return;
+            }
+            self.op_count += 1;
         }
     }
 
