@@ -36,6 +36,7 @@ Register-ArgumentCompleter -Native -CommandName 'artifact' -ScriptBlock {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour in human output')
             [CompletionResult]::new('--all-arrays', '--all-arrays', [CompletionResultType]::ParameterName, 'Also list every array (human output shows only the largest)')
+            [CompletionResult]::new('--all-settings', '--all-settings', [CompletionResultType]::ParameterName, 'Also list settings whose value is None (human output hides them; JSON always has them)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

@@ -175,7 +175,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__inspect)
-            opts="-h -V --format --all-arrays --color --help --version"
+            opts="-h -V --format --all-arrays --all-settings --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

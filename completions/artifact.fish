@@ -39,6 +39,7 @@ complete -c artifact -n "__fish_artifact_using_subcommand inspect" -l color -d '
 always\t''
 never\t''"
 complete -c artifact -n "__fish_artifact_using_subcommand inspect" -l all-arrays -d 'Also list every array (human output shows only the largest)'
+complete -c artifact -n "__fish_artifact_using_subcommand inspect" -l all-settings -d 'Also list settings whose value is None (human output hides them; JSON always has them)'
 complete -c artifact -n "__fish_artifact_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_using_subcommand inspect" -s V -l version -d 'Print version'
 complete -c artifact -n "__fish_artifact_using_subcommand dis" -l format -d 'Output format: human listing, or JSON Lines (one object per opcode)' -r -f -a "human\t'Tables and trees for people'

@@ -82,6 +82,10 @@ pub struct InspectArgs {
     /// Also list every array (human output shows only the largest).
     #[arg(long)]
     pub all_arrays: bool,
+
+    /// Also list settings whose value is None (human output hides them; JSON always has them).
+    #[arg(long)]
+    pub all_settings: bool,
 }
 
 #[derive(Debug, Args)]

@@ -38,6 +38,7 @@ pub fn run(args: &InspectArgs, color: bool) -> anyhow::Result<ExitCode> {
             let options = inspect_human::Options {
                 color,
                 all_arrays: args.all_arrays,
+                all_settings: args.all_settings,
             };
             for (n, inspection) in inspections.iter().enumerate() {
                 if n > 0 {

@@ -8,11 +8,12 @@ use comfy_table::{
 };
 
 use super::{Inspection, describe_anomaly, human_bytes, thousands};
-use crate::model::{ArrayInfo, ModelView};
+use crate::model::{ArrayInfo, ModelView, SettingValue};
 
 pub struct Options {
     pub color: bool,
     pub all_arrays: bool,
+    pub all_settings: bool,
 }
 
 pub fn render(i: &Inspection, options: &Options) -> String {
@@ -72,15 +73,20 @@ pub fn render(i: &Inspection, options: &Options) -> String {
 
     out.push('\n');
     let _ = writeln!(out, "{}", bold("Settings (parallelism and device)"));
-    if view.settings.is_empty() {
-        out.push_str("  (none)\n");
+    let shown: Vec<_> = view
+        .settings
+        .iter()
+        .filter(|s| options.all_settings || s.value != SettingValue::None)
+        .collect();
+    if shown.is_empty() {
+        out.push_str("  (none set)\n");
     } else {
         let mut table = new_table(options.color);
         table.set_header(header(
             &["sklearn path", "value", "class", "raw path", "offset"],
             options.color,
         ));
-        for s in &view.settings {
+        for s in &shown {
             let class = view.estimators[s.estimator].class_name().to_string();
             table.add_row(vec![
                 Cell::new(&s.sklearn_path),
@@ -91,6 +97,13 @@ pub fn render(i: &Inspection, options: &Options) -> String {
             ]);
         }
         let _ = writeln!(out, "{table}");
+    }
+    let hidden = view.settings.len() - shown.len();
+    if hidden > 0 {
+        let _ = writeln!(
+            out,
+            "  + {hidden} set to None (the library default), not shown: --all-settings lists them"
+        );
     }
 
     out.push('\n');
