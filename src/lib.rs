@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod commands;
 pub mod container;
+pub mod inspection;
 pub mod model;
 pub mod pickle;
 pub mod report;

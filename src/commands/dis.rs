@@ -1,15 +1,18 @@
 use std::process::ExitCode;
 
 use crate::cli::{DisArgs, Format};
-use crate::commands::{EXIT_ERROR, EXIT_OK, ReadError, open};
+use crate::commands::{EXIT_ERROR, EXIT_OK};
+use crate::container;
+use crate::inspection::ReadError;
 use crate::pickle;
 use crate::report::dis::Listing;
 
 pub fn run(args: &DisArgs) -> anyhow::Result<ExitCode> {
-    let artifact = match open(&args.file) {
+    let path = args.file.display().to_string();
+    let artifact = match container::open(&args.file, &mut |_| {}) {
         Ok(a) => a,
-        Err(e) => {
-            eprintln!("error: {e}");
+        Err(source) => {
+            eprintln!("error: {}", ReadError::Container { path, source });
             return Ok(ExitCode::from(EXIT_ERROR));
         }
     };
@@ -21,11 +24,7 @@ pub fn run(args: &DisArgs) -> anyhow::Result<ExitCode> {
     let result = pickle::parse(artifact.bytes(), &mut listing);
     let write_result = listing.finish();
     if let Err(source) = result {
-        let e = ReadError::Pickle {
-            path: args.file.display().to_string(),
-            source,
-        };
-        eprintln!("error: {e}");
+        eprintln!("error: {}", ReadError::Pickle { path, source });
         return Ok(ExitCode::from(EXIT_ERROR));
     }
     write_result?;

@@ -11,8 +11,7 @@ use std::process::ExitCode;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{Cli, ColorChoice, Command};
-use crate::container::{self, Artifact, Container, ContainerError};
-use crate::pickle::PickleError;
+use crate::inspection::{self, Inspection, ReadError};
 
 /// Exit code when every file was read and nothing was found to complain about.
 pub const EXIT_OK: u8 = 0;
@@ -35,52 +34,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Why an artifact could not be read; names the file, and the offset and opcode when known.
-#[derive(Debug, thiserror::Error)]
-pub enum ReadError {
-    #[error("{path}: {source}")]
-    Container {
-        path: String,
-        #[source]
-        source: ContainerError,
-    },
-    #[error("{path}: {source}")]
-    Pickle {
-        path: String,
-        #[source]
-        source: PickleError,
-    },
-}
-
-impl ReadError {
-    pub fn path(&self) -> &str {
-        match self {
-            ReadError::Container { path, .. } | ReadError::Pickle { path, .. } => path,
-        }
-    }
-
-    pub fn offset(&self) -> Option<u64> {
-        match self {
-            ReadError::Container {
-                source: ContainerError::Empty,
-                ..
-            } => Some(0),
-            ReadError::Container { .. } => None,
-            ReadError::Pickle { source, .. } => Some(source.offset),
-        }
-    }
-
-    pub fn opcode(&self) -> Option<&'static str> {
-        match self {
-            ReadError::Pickle { source, .. } => source.opcode,
-            ReadError::Container { .. } => None,
-        }
-    }
-}
-
-/// Opens an artifact, with a progress bar on stderr (terminal only) while a compressed
-/// file is decoded.
-pub fn open(path: &Path) -> Result<Artifact, ReadError> {
+/// Reads an artifact, with a progress bar on stderr (terminal only) while a large
+/// compressed file is decoded.
+pub fn read(path: &Path) -> Result<Inspection, ReadError> {
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let bar = (std::io::stderr().is_terminal() && size > 16 << 20).then(|| {
         let bar = ProgressBar::new(size);
@@ -100,21 +56,9 @@ pub fn open(path: &Path) -> Result<Artifact, ReadError> {
             last = consumed;
         }
     };
-    let result = container::open(path, &mut progress);
+    let result = inspection::read(path, &mut progress);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    result.map_err(|source| ReadError::Container {
-        path: path.display().to_string(),
-        source,
-    })
-}
-
-/// Human-readable container name: `pickle`, `joblib`, `joblib (zlib)`.
-pub fn container_name(container: Container, joblib: bool) -> String {
-    match container {
-        Container::Compressed(codec) => format!("joblib ({codec})"),
-        Container::Pickle if joblib => "joblib".into(),
-        Container::Pickle => "pickle".into(),
-    }
+    result
 }

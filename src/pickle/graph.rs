@@ -230,6 +230,9 @@ pub struct Graph<'a> {
     pub anomalies: Vec<Anomaly>,
     /// Bytes after the last stream that do not form a pickle stream.
     pub trailing: Option<Span>,
+    /// Offsets of every opcode that pushed bytes, kept or popped: where content can
+    /// hide from a reader that only looks at the final object graph.
+    pub bytes_ops: Vec<u64>,
 }
 
 impl<'a> Graph<'a> {
@@ -241,6 +244,7 @@ impl<'a> Graph<'a> {
             streams: Vec::new(),
             anomalies: Vec::new(),
             trailing: None,
+            bytes_ops: Vec::new(),
         }
     }
 

@@ -363,7 +363,10 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             | Opcode::BinBytes8
             | Opcode::ByteArray8
             | Opcode::ShortBinString
-            | Opcode::BinString => self.push(Value::Bytes(at), at),
+            | Opcode::BinString => {
+                self.graph.bytes_ops.push(at);
+                self.push(Value::Bytes(at), at)
+            }
             Opcode::String => {
                 let line = line_arg(op)?;
                 let quoted = line.len() >= 2

@@ -3,6 +3,7 @@
 //! or calling anything. joblib's inline arrays are part of the stream format here,
 //! because joblib's loader reads them from between the opcodes.
 
+pub mod embedded;
 pub mod error;
 pub mod graph;
 pub mod joblib;

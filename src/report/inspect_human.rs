@@ -7,7 +7,8 @@ use comfy_table::{
     Attribute, Cell, CellAlignment, ContentArrangement, Table, TableComponent, presets,
 };
 
-use super::{Inspection, describe_anomaly, human_bytes, thousands};
+use super::{describe_anomaly, human_bytes, thousands};
+use crate::inspection::Inspection;
 use crate::model::{ArrayInfo, ModelView, SettingValue};
 
 pub struct Options {

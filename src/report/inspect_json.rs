@@ -2,7 +2,8 @@
 
 use serde_json::{Value as Json, json};
 
-use super::{Inspection, SCHEMA_VERSION, describe_anomaly};
+use super::{SCHEMA_VERSION, describe_anomaly};
+use crate::inspection::Inspection;
 use crate::model::{ArrayInfo, Setting};
 
 /// A failed file in the document's `errors` list.

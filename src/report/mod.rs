@@ -4,47 +4,10 @@ pub mod dis;
 pub mod inspect_human;
 pub mod inspect_json;
 
-use crate::model::ModelView;
-use crate::pickle::graph::{Anomaly, AnomalyKind, Span};
+use crate::pickle::graph::AnomalyKind;
 
 /// Version of the JSON documents `inspect` prints; bumped on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
-
-/// Everything `inspect` shows about one artifact.
-#[derive(Debug)]
-pub struct Inspection {
-    pub path: String,
-    pub file_size: u64,
-    /// `pickle` or `joblib`.
-    pub format: &'static str,
-    pub codec: Option<&'static str>,
-    /// Bytes of pickle data (the decoded size for compressed files).
-    pub decoded_size: u64,
-    pub streams: Vec<StreamSummary>,
-    pub trailing: Option<Span>,
-    pub anomalies: Vec<Anomaly>,
-    pub view: ModelView,
-}
-
-#[derive(Debug)]
-pub struct StreamSummary {
-    pub offset: u64,
-    pub end: u64,
-    pub protocol: Option<u8>,
-    pub highest_opcode_protocol: u8,
-    pub ops: u64,
-    pub nested: bool,
-}
-
-impl Inspection {
-    /// The protocol of the first stream: its PROTO, or for protocol 0/1 streams (which
-    /// have none) the newest protocol among its opcodes.
-    pub fn protocol(&self) -> u8 {
-        self.streams
-            .first()
-            .map_or(0, |s| s.protocol.unwrap_or(s.highest_opcode_protocol))
-    }
-}
 
 /// A short kebab-case name and a sentence for an anomaly.
 pub fn describe_anomaly(kind: &AnomalyKind) -> (&'static str, String) {
