@@ -31,6 +31,9 @@ complete -c artifact -n "__fish_artifact_needs_command" -s h -l help -d 'Print h
 complete -c artifact -n "__fish_artifact_needs_command" -s V -l version -d 'Print version'
 complete -c artifact -n "__fish_artifact_needs_command" -f -a "inspect" -d 'Show what is inside an artifact: container, estimators, settings, arrays, globals.'
 complete -c artifact -n "__fish_artifact_needs_command" -f -a "dis" -d 'List the opcodes of an artifact, like Python\'s pickletools.dis, including joblib arrays and nested streams.'
+complete -c artifact -n "__fish_artifact_needs_command" -f -a "check" -d 'The CI gate: check artifacts and folders against the rules.'
+complete -c artifact -n "__fish_artifact_needs_command" -f -a "rule" -d 'Show a rule\'s documentation, or list every rule.'
+complete -c artifact -n "__fish_artifact_needs_command" -f -a "init" -d 'Write a commented starter artifact.toml in the current folder'
 complete -c artifact -n "__fish_artifact_needs_command" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish) to standard output'
 complete -c artifact -n "__fish_artifact_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c artifact -n "__fish_artifact_using_subcommand inspect" -l format -d 'Output format' -r -f -a "human\t'Tables and trees for people'
@@ -49,12 +52,49 @@ always\t''
 never\t''"
 complete -c artifact -n "__fish_artifact_using_subcommand dis" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_using_subcommand dis" -s V -l version -d 'Print version'
+complete -c artifact -n "__fish_artifact_using_subcommand check" -l select -d 'Rules to run: codes or prefixes, comma-separated (PAR001, PAR, ALL)' -r
+complete -c artifact -n "__fish_artifact_using_subcommand check" -l ignore -d 'Rules to skip: codes or prefixes, comma-separated' -r
+complete -c artifact -n "__fish_artifact_using_subcommand check" -l fail-on -d 'The lowest severity that fails the gate [default: warning]' -r -f -a "error\t''
+warning\t''
+info\t''"
+complete -c artifact -n "__fish_artifact_using_subcommand check" -l format -d 'Output format' -r -f -a "human\t'One line per finding, and a summary'
+json\t'One JSON document (schema: docs/check.schema.json)'
+sarif\t'SARIF 2.1.0, for GitHub code scanning and other viewers'
+github\t'GitHub Actions workflow commands (annotations on the run)'"
+complete -c artifact -n "__fish_artifact_using_subcommand check" -l target -d 'A library version the serving environment runs, for VER001 (sklearn==1.9)' -r
+complete -c artifact -n "__fish_artifact_using_subcommand check" -l memory-budget -d 'MEM001\'s budget for all arrays together ("4 GiB")' -r
+complete -c artifact -n "__fish_artifact_using_subcommand check" -l config -d 'Use this configuration file instead of searching for one' -r -F
+complete -c artifact -n "__fish_artifact_using_subcommand check" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c artifact -n "__fish_artifact_using_subcommand check" -l exit-zero -d 'Exit 0 even with findings (errors reading files still exit 2)'
+complete -c artifact -n "__fish_artifact_using_subcommand check" -l strict -d 'Globals outside the known-safe ML set are errors (SEC003)'
+complete -c artifact -n "__fish_artifact_using_subcommand check" -l isolated -d 'Ignore configuration files'
+complete -c artifact -n "__fish_artifact_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c artifact -n "__fish_artifact_using_subcommand check" -s V -l version -d 'Print version'
+complete -c artifact -n "__fish_artifact_using_subcommand rule" -l format -d 'Output format' -r -f -a "human\t'Tables and trees for people'
+json\t'Machine-readable JSON (see docs/json.md for the schema)'"
+complete -c artifact -n "__fish_artifact_using_subcommand rule" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c artifact -n "__fish_artifact_using_subcommand rule" -l all -d 'List every rule'
+complete -c artifact -n "__fish_artifact_using_subcommand rule" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c artifact -n "__fish_artifact_using_subcommand rule" -s V -l version -d 'Print version'
+complete -c artifact -n "__fish_artifact_using_subcommand init" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c artifact -n "__fish_artifact_using_subcommand init" -l force -d 'Overwrite an existing artifact.toml'
+complete -c artifact -n "__fish_artifact_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c artifact -n "__fish_artifact_using_subcommand init" -s V -l version -d 'Print version'
 complete -c artifact -n "__fish_artifact_using_subcommand completions" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
 complete -c artifact -n "__fish_artifact_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis completions help" -f -a "inspect" -d 'Show what is inside an artifact: container, estimators, settings, arrays, globals.'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis completions help" -f -a "dis" -d 'List the opcodes of an artifact, like Python\'s pickletools.dis, including joblib arrays and nested streams.'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis completions help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish) to standard output'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check rule init completions help" -f -a "inspect" -d 'Show what is inside an artifact: container, estimators, settings, arrays, globals.'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check rule init completions help" -f -a "dis" -d 'List the opcodes of an artifact, like Python\'s pickletools.dis, including joblib arrays and nested streams.'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check rule init completions help" -f -a "check" -d 'The CI gate: check artifacts and folders against the rules.'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check rule init completions help" -f -a "rule" -d 'Show a rule\'s documentation, or list every rule.'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check rule init completions help" -f -a "init" -d 'Write a commented starter artifact.toml in the current folder'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check rule init completions help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish) to standard output'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check rule init completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::container::{self, ContainerError};
-use crate::model::{ArrayStorage, ModelView};
+use crate::model::{ArrayStorage, GlobalRef, ModelView, collect_globals};
 use crate::pickle::graph::{Anomaly, Span};
 use crate::pickle::{self, PickleError, Quiet};
 
@@ -22,8 +22,8 @@ pub struct Inspection {
     pub streams: Vec<StreamSummary>,
     pub trailing: Option<Span>,
     pub anomalies: Vec<Anomaly>,
-    /// Bytes values that hold complete pickle streams.
-    pub embedded_pickles: Vec<Span>,
+    /// Bytes values that hold complete pickle streams, with the globals each would load.
+    pub embedded_pickles: Vec<EmbeddedPickle>,
     pub view: ModelView,
 }
 
@@ -45,6 +45,13 @@ impl Inspection {
             .first()
             .map_or(0, |s| s.protocol.unwrap_or(s.highest_opcode_protocol))
     }
+}
+
+/// A complete pickle stream inside a bytes value.
+#[derive(Debug)]
+pub struct EmbeddedPickle {
+    pub span: Span,
+    pub globals: Vec<GlobalRef>,
 }
 
 /// Why an artifact could not be read; names the file, and the offset and opcode when known.
@@ -130,7 +137,15 @@ pub fn read(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Inspection, Re
             .collect(),
         trailing: graph.trailing,
         anomalies: graph.anomalies.clone(),
-        embedded_pickles: pickle::embedded::find(&graph),
+        embedded_pickles: pickle::embedded::find(&graph)
+            .into_iter()
+            .map(|span| EmbeddedPickle {
+                span,
+                globals: pickle::parse(graph.bytes(span), &mut Quiet)
+                    .map(|inner| collect_globals(&inner))
+                    .unwrap_or_default(),
+            })
+            .collect(),
         view,
     })
 }

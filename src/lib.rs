@@ -6,8 +6,10 @@
 
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod container;
 pub mod inspection;
 pub mod model;
 pub mod pickle;
 pub mod report;
+pub mod rules;

@@ -1,8 +1,11 @@
 //! One file per command; each turns parsed arguments into an exit code.
 
+mod check;
 mod completions;
 mod dis;
+mod init;
 mod inspect;
+mod rule;
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -15,6 +18,8 @@ use crate::inspection::{self, Inspection, ReadError};
 
 /// Exit code when every file was read and nothing was found to complain about.
 pub const EXIT_OK: u8 = 0;
+/// Exit code when findings reach the threshold, or outputs differ.
+pub const EXIT_FINDINGS: u8 = 1;
 /// Exit code for usage, I/O, parse or internal errors (including "could not read to the end").
 pub const EXIT_ERROR: u8 = 2;
 
@@ -30,6 +35,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Inspect(args) => inspect::run(&args, color),
         Command::Dis(args) => dis::run(&args),
+        Command::Check(args) => check::run(&args, color),
+        Command::Rule(args) => rule::run(&args),
+        Command::Init(args) => init::run(&args),
         Command::Completions(args) => completions::run(&args),
     }
 }

@@ -118,8 +118,9 @@ fn lightgbm_text(text: &[u8], text_offset: u64) -> Booster {
     if let Some(i) = memmem::find(head, b"\nversion=") {
         let rest = &head[i + 9..];
         let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+        // The model format's version (`v4`), not the library's.
         booster.version = Some((
-            "lightgbm",
+            "lightgbm-model-format",
             String::from_utf8_lossy(&rest[..end]).into_owned(),
         ));
     }
@@ -170,7 +171,7 @@ mod tests {
     fn lightgbm_parameters_with_offsets() {
         let text = b"tree\nversion=v4\nnum_class=1\n\nparameters:\n[boosting: gbdt]\n[num_threads: 14]\n[device_type: cpu]\nend of parameters\n";
         let b = lightgbm_text(text, 100);
-        assert_eq!(b.version, Some(("lightgbm", "v4".to_string())));
+        assert_eq!(b.version, Some(("lightgbm-model-format", "v4".to_string())));
         assert_eq!(b.settings.len(), 2);
         assert_eq!(b.settings[0].name, "num_threads");
         assert_eq!(b.settings[0].value, SettingValue::Int(14));

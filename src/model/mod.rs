@@ -37,6 +37,10 @@ pub struct Estimator {
     pub parent: Option<usize>,
     /// Whether it sits under a fitted attribute (`estimators_`, `best_estimator_`).
     pub fitted: bool,
+    /// Whether it is an unfitted parameter whose fitted copy is what runs (the
+    /// `transformers` of a fitted ColumnTransformer, a search's `estimator`): it does
+    /// nothing at predict time, only on a refit.
+    pub template: bool,
     pub node: NodeId,
     /// Offset of the first opcode that builds it.
     pub offset: u64,
@@ -113,6 +117,27 @@ fn alias(key: &str, state_has: &dyn Fn(&str) -> bool) -> Option<&'static str> {
     })
 }
 
+/// Whether the parameter `key` is an unfitted template: the estimator also holds the
+/// fitted copy that runs (`transformers` beside `transformers_`, `estimator` beside
+/// `best_estimator_`).
+fn is_template(key: &str, state_has: &dyn Fn(&str) -> bool) -> bool {
+    if key.ends_with('_') || key.starts_with('_') {
+        return false;
+    }
+    let fitted_twins: &[&str] = match key {
+        "estimator" => &[
+            "estimators_",
+            "best_estimator_",
+            "estimator_",
+            "calibrated_classifiers_",
+        ],
+        "estimators" => &["estimators_", "named_estimators_"],
+        "base_estimator" => &["estimators_", "base_estimator_"],
+        _ => &[],
+    };
+    state_has(&format!("{key}_")) || fitted_twins.iter().any(|k| state_has(k))
+}
+
 /// Module prefixes whose classes are estimators even without `_sklearn_version`
 /// (scikit-learn only records it for classes in `sklearn.*`).
 const ESTIMATOR_MODULES: &[&str] = &[
@@ -147,6 +172,7 @@ struct Visit {
     /// The `set_params` name the next estimator found here takes.
     name: Option<Rc<str>>,
     fitted: bool,
+    template: bool,
 }
 
 impl ModelView {
@@ -167,6 +193,7 @@ impl ModelView {
                 owner: None,
                 name: None,
                 fitted: false,
+                template: false,
             })
             .collect();
 
@@ -200,6 +227,7 @@ impl ModelView {
                                 owner: visit.owner,
                                 name: visit.name.clone(),
                                 fitted: visit.fitted,
+                                template: visit.template,
                             });
                         }
                     }
@@ -213,6 +241,7 @@ impl ModelView {
                                 owner: visit.owner,
                                 name: visit.name.clone(),
                                 fitted: visit.fitted,
+                                template: visit.template,
                             });
                         }
                     }
@@ -267,6 +296,7 @@ impl ModelView {
             raw_path: paths.render(graph, visit.path),
             parent: visit.owner,
             fitted: visit.fitted,
+            template: visit.template,
             node: id,
             offset: graph.origin(id),
             sklearn_version,
@@ -307,6 +337,7 @@ impl ModelView {
                 .map(|k| k.into_owned())
                 .unwrap_or_default();
             let fitted = visit.fitted || (key.ends_with('_') && !key.starts_with('_'));
+            let template = visit.template || is_template(&key, &has);
             let attr_path = paths.push(visit.path, Segment::Attr(entry.key));
             let child = |value, path, name: &str| Visit {
                 value,
@@ -314,6 +345,7 @@ impl ModelView {
                 owner: Some(index),
                 name: Some(Rc::from(name)),
                 fitted,
+                template,
             };
             if NAMED_LISTS.contains(&key.as_str())
                 && let Some(items) = graph.sequence(entry.value)
@@ -376,6 +408,7 @@ fn push_object_children(
                 owner: visit.owner,
                 name: visit.name.clone(),
                 fitted: visit.fitted,
+                template: visit.template,
             });
         }
     };
@@ -402,7 +435,8 @@ fn push_object_children(
     }
 }
 
-fn collect_globals(graph: &Graph<'_>) -> Vec<GlobalRef> {
+/// Every global a graph names, once each, with how often and whether it is called.
+pub fn collect_globals(graph: &Graph<'_>) -> Vec<GlobalRef> {
     let mut found: BTreeMap<(String, String), GlobalRef> = BTreeMap::new();
     let mut called = vec![false; graph.len()];
     for id in graph.ids() {

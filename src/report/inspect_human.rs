@@ -286,7 +286,13 @@ fn estimator_tree(view: &ModelView, out: &mut String) {
             .last()
             .map(|n| format!("{n}: "))
             .unwrap_or_default();
-        let fitted = if e.fitted { " (fitted)" } else { "" };
+        let fitted = if e.template {
+            " (template)"
+        } else if e.fitted {
+            " (fitted)"
+        } else {
+            ""
+        };
         let raw = if e.raw_path.is_empty() {
             String::new()
         } else {

@@ -55,6 +55,7 @@ fn artifact(i: &Inspection) -> Json {
             "raw_path": e.raw_path,
             "parent": e.parent,
             "fitted": e.fitted,
+            "template": e.template,
             "offset": e.offset,
             "sklearn_version": e.sklearn_version,
         })).collect::<Vec<_>>(),

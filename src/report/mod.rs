@@ -1,8 +1,12 @@
 //! Renderers: they turn what the other layers found into text or JSON, and parse nothing.
 
+pub mod check;
+pub mod check_json;
 pub mod dis;
+pub mod github;
 pub mod inspect_human;
 pub mod inspect_json;
+pub mod sarif;
 
 use crate::pickle::graph::AnomalyKind;
 

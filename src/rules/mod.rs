@@ -1,0 +1,222 @@
+//! Findings a team can act on, from what the reader saw. Each family of rules lives in
+//! its own file with its documentation; this module holds the registry, severities and
+//! the types every rule shares. Rules read [`Inspection`]s only: they never parse bytes.
+
+mod device;
+mod memory;
+mod parallelism;
+mod portability;
+mod security;
+mod versions;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::inspection::Inspection;
+use crate::model::SettingValue;
+
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    /// The default threshold of the gate.
+    #[default]
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A rule: what it finds, how bad it is by default, how to fix it.
+#[derive(Debug)]
+pub struct Rule {
+    /// `PAR001`.
+    pub code: &'static str,
+    /// What it finds, as a pattern: `process-parallel-n-jobs`.
+    pub name: &'static str,
+    pub severity: Severity,
+    /// One line for listings.
+    pub summary: &'static str,
+    /// Markdown with the sections "What it finds", "Why it hurts", "Example", "Fix".
+    pub doc: &'static str,
+    /// The safe value `artifact patch --fix` writes, when there is one.
+    pub autofix: Option<&'static str>,
+}
+
+/// A setting to write to fix a finding (what `artifact patch --fix` applies).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Fix {
+    /// The setting's sklearn path (`preprocessor__n_jobs`).
+    pub path: String,
+    pub value: SettingValue,
+}
+
+/// One finding in one artifact.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    /// The sklearn path of the setting or estimator, when there is one.
+    pub sklearn_path: Option<String>,
+    /// The raw object path, when there is one.
+    pub raw_path: Option<String>,
+    pub class: Option<String>,
+    /// Byte offset in the pickle data.
+    pub offset: Option<u64>,
+    pub fix: Option<Fix>,
+}
+
+impl Finding {
+    fn new(rule: &Rule, message: String) -> Self {
+        Finding {
+            code: rule.code,
+            severity: rule.severity,
+            message,
+            sklearn_path: None,
+            raw_path: None,
+            class: None,
+            offset: None,
+            fix: None,
+        }
+    }
+
+    fn at(mut self, offset: u64) -> Self {
+        self.offset = Some(offset);
+        self
+    }
+}
+
+/// Knobs that change what rules report (from the config file and flags).
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// SEC003 becomes an error: only the known-safe ML globals may load.
+    pub strict: bool,
+    /// MEM001: array bytes above this are a finding.
+    pub memory_budget: u64,
+    /// VER001: library versions the serving environment runs (`sklearn` -> `1.9`).
+    pub target: BTreeMap<String, String>,
+    /// Extra globals allowed by SEC003 (`module.name`, or `module.*`).
+    pub allowed_globals: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            strict: false,
+            memory_budget: 4 << 30,
+            target: BTreeMap::new(),
+            allowed_globals: Vec::new(),
+        }
+    }
+}
+
+/// Every rule, in code order.
+pub fn all() -> Vec<&'static Rule> {
+    let mut rules: Vec<&'static Rule> = [
+        parallelism::RULES,
+        device::RULES,
+        security::RULES,
+        portability::RULES,
+        memory::RULES,
+        versions::RULES,
+    ]
+    .concat();
+    rules.sort_by_key(|r| r.code);
+    rules
+}
+
+pub fn find(code: &str) -> Option<&'static Rule> {
+    all()
+        .into_iter()
+        .find(|r| r.code.eq_ignore_ascii_case(code))
+}
+
+/// Runs every rule over one artifact. Selection, severity overrides and suppressions
+/// are the caller's business (they come from configuration).
+pub fn check(inspection: &Inspection, options: &Options) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    parallelism::check(inspection, &mut findings);
+    device::check(inspection, &mut findings);
+    security::check(inspection, options, &mut findings);
+    portability::check(inspection, &mut findings);
+    memory::check(inspection, options, &mut findings);
+    versions::check(inspection, options, &mut findings);
+    // In file order, as a reader scrolls through the artifact.
+    findings.sort_by_key(|f| (f.offset.unwrap_or(0), f.code));
+    findings
+}
+
+/// Whether `code` is selected by a list of codes and prefixes (`PAR`, `SEC00`, `ALL`).
+pub fn matches(code: &str, selectors: &[String]) -> bool {
+    selectors.iter().any(|s| {
+        s.eq_ignore_ascii_case("ALL")
+            || code
+                .to_ascii_uppercase()
+                .starts_with(&s.to_ascii_uppercase())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_code_is_unique_and_documented() {
+        let rules = all();
+        let codes: HashSet<_> = rules.iter().map(|r| r.code).collect();
+        assert_eq!(codes.len(), rules.len(), "duplicate rule codes");
+        for rule in rules {
+            assert!(
+                rule.code.len() == 6,
+                "{}: codes are three letters and three digits",
+                rule.code
+            );
+            assert!(
+                !rule.name.contains(' ') && rule.name == rule.name.to_lowercase(),
+                "{}: names are kebab-case",
+                rule.code
+            );
+            for section in [
+                "## What it finds",
+                "## Why it hurts",
+                "## Example",
+                "## Fix",
+            ] {
+                assert!(
+                    rule.doc.contains(section),
+                    "{} lacks '{section}'",
+                    rule.code
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn selectors_take_codes_prefixes_and_all() {
+        let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(matches("PAR001", &s(&["PAR"])));
+        assert!(matches("PAR001", &s(&["par001"])));
+        assert!(matches("SEC004", &s(&["ALL"])));
+        assert!(!matches("SEC004", &s(&["PAR", "SEC1"])));
+    }
+}

