@@ -4,6 +4,7 @@
   (numpy pickles it in-band as one BYTEARRAY8).
 - text_pipeline.pkl: Pipeline[TfidfVectorizer, LogisticRegression] fitted on synthetic
   documents with a 1.3 M-term vocabulary: about 42 MB of small opcodes.
+- small/: 500 small artifacts (the committed fixtures, copied), for `check` on a folder.
 """
 
 import os
@@ -38,6 +39,18 @@ def text_pipeline(path):
         pickle.dump(model, f, protocol=5)
 
 
+def small_folder(path):
+    """500 small artifacts: the committed fixtures, copied over and over."""
+    import shutil
+
+    fixtures = os.path.join(os.path.dirname(OUT), "..", "fixtures", "artifacts")
+    names = sorted(n for n in os.listdir(fixtures) if not n.startswith(("sec_", "prt_")))
+    os.makedirs(path)
+    for i in range(500):
+        name = names[i % len(names)]
+        shutil.copy(os.path.join(fixtures, name), os.path.join(path, f"{i:03d}_{name}"))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for name, make in [("big_array.p5.pkl", big_array), ("text_pipeline.pkl", text_pipeline)]:
@@ -46,6 +59,9 @@ def main():
             print(f"building {path}", file=sys.stderr)
             make(path)
         print(f"{name}: {os.path.getsize(path):,} bytes", file=sys.stderr)
+    small = os.path.join(OUT, "small")
+    if not os.path.exists(small):
+        small_folder(small)
 
 
 if __name__ == "__main__":

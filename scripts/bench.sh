@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Benchmarks `artifact inspect` against pickletools.genops and picklescan on the same files,
-# printing wall time and peak RSS for each. Builds the artifacts on first run (bench/out/).
+# Benchmarks `artifact inspect` and `artifact check` against pickletools.genops and picklescan
+# on the same files, printing wall time and peak RSS for each (median of several runs).
+# Builds the artifacts on first run (bench/out/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || { echo "run scripts/test.sh first (it creates .venv)" >&2; exit 2; }
@@ -13,7 +14,7 @@ measure() { # runs label command...: median wall time and its peak RSS over `run
   shift 2
   for _ in $(seq "$runs"); do
     /usr/bin/time -o "$timing" -f "%e %M %x" "$@" >/dev/null 2>&1 || true
-    cat "$timing"
+    tail -n 1 "$timing"
   done | sort -n | awk -v l="$label" -v n="$runs" '
     { secs[NR] = $1; kib[NR] = $2; rc[NR] = $3 }
     END { m = int((n + 1) / 2); printf "  %-32s %8.3f s %10.1f MiB  (median of %d, exit %s)\n", l, secs[m], kib[m] / 1024, n, rc[m] }'
@@ -30,3 +31,6 @@ for f in bench/out/big_array.p5.pkl bench/out/text_pipeline.pkl; do
   measure 1 "pickletools.genops" .venv/bin/python bench/genops.py "$f"
   measure 3 "picklescan" .venv/bin/picklescan --path "$f"
 done
+echo "bench/out/small ($(ls bench/out/small | wc -l) files, $(du -sh bench/out/small | cut -f1))"
+measure 7 "artifact check (500 files)" target/release/artifact check --isolated bench/out/small
+measure 1 "picklescan (500 files)" .venv/bin/picklescan --path bench/out/small

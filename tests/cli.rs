@@ -129,7 +129,28 @@ fn completions_in_the_repo_are_fresh() {
             .unwrap_or_default();
         assert!(
             committed == stdout(&out),
-            "completions/{file} is stale: run scripts/update-completions.sh"
+            "completions/{file} is stale: run scripts/update-generated.sh"
+        );
+    }
+}
+
+#[test]
+fn rule_reference_in_the_repo_is_fresh() {
+    let committed =
+        std::fs::read_to_string(common::root().join("docs/rules.md")).unwrap_or_default();
+    let listing = stdout(&run(&["rule", "--all"]));
+    assert!(
+        committed.contains(&listing),
+        "docs/rules.md is stale: run scripts/update-generated.sh"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&run(&["rule", "--all", "--format", "json"]).stdout).unwrap();
+    for rule in json.as_array().unwrap() {
+        let doc = rule["doc"].as_str().unwrap().replace("## ", "### ");
+        assert!(
+            committed.contains(&doc),
+            "docs/rules.md is stale for {}: run scripts/update-generated.sh",
+            rule["code"]
         );
     }
 }
