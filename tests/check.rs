@@ -85,12 +85,22 @@ fn malicious_artifacts_fail_with_sec_and_ordinary_ones_pass_sec() {
             malicious += 1;
             assert_eq!(out.status.code(), Some(1), "{file} must fail the gate");
             let found = codes(&json(&out));
+            let expected: Vec<&str> = entry["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap())
+                .collect();
             assert!(
-                found
-                    .iter()
-                    .any(|c| c == "SEC001" || c == "SEC002" || c == "SEC004"),
-                "{file}: {found:?}"
+                expected.iter().any(|c| c.starts_with("SEC")),
+                "{file}: its manifest names a SEC finding"
             );
+            for code in expected.iter().filter(|c| c.starts_with("SEC")) {
+                assert!(
+                    found.iter().any(|c| c == code),
+                    "{file}: expected {code}, found {found:?}"
+                );
+            }
         } else if !file.starts_with("prt_") && file != "cloudpickle_lambda.pkl" {
             ordinary += 1;
             assert_eq!(
@@ -446,4 +456,124 @@ fn rule_documentation() {
     insta::assert_snapshot!("rule_all", String::from_utf8_lossy(&out.stdout));
     let out = run(&["rule", "XYZ999"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// Each rule, on the fixture that shows it: exactly what users see.
+const RULE_FIXTURES: &[(&str, &str, &[&str])] = &[
+    ("DEV001", "dev_xgb_cuda.joblib", &[]),
+    ("MEM001", "isomap.p4.pkl", &["--memory-budget", "10 KiB"]),
+    ("MEM002", "isomap.p4.pkl", &[]),
+    ("PAR001", "credit_ct_xgb.joblib", &[]),
+    ("PAR002", "featureunion_forest.joblib", &[]),
+    ("PAR003", "kmeans.p5.pkl", &[]),
+    ("PAR004", "gridsearch_forest.joblib", &[]),
+    ("PRT001", "prt_main_module_class.p5.pkl", &[]),
+    ("PRT002", "cloudpickle_lambda.pkl", &[]),
+    ("PRT003", "prt_torch_reference.p2.pkl", &[]),
+    ("SEC001", "sec_reduce_os_system.p2.pkl", &[]),
+    ("SEC002", "sec_functiontransformer_os_system.joblib", &[]),
+    ("SEC003", "prt_torch_reference.p2.pkl", &[]),
+    ("SEC004", "sec_trailing_garbage.p4.pkl", &[]),
+    ("SEC005", "sec_memo_overwrite.p2.pkl", &[]),
+    ("VER001", "ver_mixed_versions.p5.pkl", &[]),
+];
+
+#[test]
+fn every_rule_has_a_fixture_and_a_snapshot() {
+    let codes: Vec<&str> = RULE_FIXTURES.iter().map(|(c, _, _)| *c).collect();
+    let all: Vec<String> =
+        serde_json::from_slice::<Value>(&run(&["rule", "--all", "--format", "json"]).stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["code"].as_str().unwrap().to_string())
+            .collect();
+    assert_eq!(codes, all, "every rule needs a line in RULE_FIXTURES");
+    for (code, file, extra) in RULE_FIXTURES {
+        let path = format!("fixtures/artifacts/{file}");
+        let mut args = vec!["check", "--isolated", "--select", code, "--fail-on", "info"];
+        args.extend_from_slice(extra);
+        args.push(&path);
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(1), "{code} on {file}");
+        insta::assert_snapshot!(format!("rule_{code}"), String::from_utf8_lossy(&out.stdout));
+    }
+}
+
+#[test]
+fn target_versions_strict_and_allowed_globals() {
+    let lr = fixture("ct_logreg.p5.pkl");
+    let out = run(&[
+        "check",
+        "--isolated",
+        "--format",
+        "json",
+        "--select",
+        "VER",
+        "--target",
+        "sklearn==1.5",
+        &lr,
+    ]);
+    let doc = json(&out);
+    assert_eq!(codes(&doc), vec!["VER001"]);
+    assert!(
+        doc["artifacts"][0]["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the target runs 1.5")
+    );
+    let out = run(&[
+        "check",
+        "--isolated",
+        "--select",
+        "VER",
+        "--target",
+        "sklearn==1.9",
+        &lr,
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+
+    // SEC003 is info (passes) unless --strict.
+    let torch = fixture("prt_torch_reference.p2.pkl");
+    assert_eq!(
+        run(&["check", "--isolated", "--select", "SEC003", &torch])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(&[
+            "check",
+            "--isolated",
+            "--select",
+            "SEC003",
+            "--strict",
+            &torch
+        ])
+        .status
+        .code(),
+        Some(1)
+    );
+
+    // A reviewed global allowed in the configuration is not reported; sha256 suppressions work.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("t.pkl");
+    std::fs::copy(common::fixture("prt_torch_reference.p2.pkl"), &copy).unwrap();
+    let digest = {
+        use sha2::Digest;
+        format!("{:x}", sha2::Sha256::digest(std::fs::read(&copy).unwrap()))
+    };
+    std::fs::write(
+        dir.path().join("artifact.toml"),
+        format!(
+            "strict = true\nallowed-globals = [\"torch._utils.*\"]\n\n[[suppress]]\nrule = \"PRT003\"\nsha256 = \"{digest}\"\nreason = \"reviewed: the tensor is loaded on CPU\"\n"
+        ),
+    )
+    .unwrap();
+    let out = run_in(dir.path(), &["check", "--format", "json", "t.pkl"]);
+    let doc = json(&out);
+    assert!(codes(&doc).is_empty(), "{doc}");
+    assert_eq!(doc["summary"]["suppressed"], 1);
+    assert_eq!(out.status.code(), Some(0));
 }
