@@ -118,6 +118,18 @@ pub(super) fn collect(graph: &Graph<'_>, view: &mut ModelView, index: usize) {
             format!("{}{}", est.raw_path, suffix)
         }
     };
+    let setting =
+        |name: &str, sklearn_path: String, raw_path: String, value, offset, location| Setting {
+            name: name.to_string(),
+            sklearn_path,
+            raw_path,
+            estimator: index,
+            class: est.class.clone(),
+            value,
+            offset,
+            location,
+            fitted: est.fitted,
+        };
     let mut found = Vec::new();
     for entry in entries {
         let Some(key) = graph.text(entry.key) else {
@@ -125,17 +137,14 @@ pub(super) fn collect(graph: &Graph<'_>, view: &mut ModelView, index: usize) {
         };
         if SETTING_NAMES.contains(&key.as_ref()) {
             if let Some(v) = scalar(graph, entry.value) {
-                found.push(Setting {
-                    name: key.to_string(),
-                    sklearn_path: est.param(&key),
-                    raw_path: raw(&format!(".{key}")),
-                    estimator: index,
-                    class: est.class.clone(),
-                    value: v,
-                    offset: entry.value_offset,
-                    location: Location::Attribute,
-                    fitted: est.fitted,
-                });
+                found.push(setting(
+                    &key,
+                    est.param(&key),
+                    raw(&format!(".{key}")),
+                    v,
+                    entry.value_offset,
+                    Location::Attribute,
+                ));
             }
             continue;
         }
@@ -150,17 +159,14 @@ pub(super) fn collect(graph: &Graph<'_>, view: &mut ModelView, index: usize) {
                     continue;
                 }
                 if let Some(v) = scalar(graph, p.value) {
-                    found.push(Setting {
-                        name: name.to_string(),
-                        sklearn_path: est.param(&name),
-                        raw_path: raw(&format!(".{key}['{name}']")),
-                        estimator: index,
-                        class: est.class.clone(),
-                        value: v,
-                        offset: p.value_offset,
-                        location: Location::ParamsDict,
-                        fitted: est.fitted,
-                    });
+                    found.push(setting(
+                        &name,
+                        est.param(&name),
+                        raw(&format!(".{key}['{name}']")),
+                        v,
+                        p.value_offset,
+                        Location::ParamsDict,
+                    ));
                 }
             }
             continue;
@@ -175,17 +181,14 @@ pub(super) fn collect(graph: &Graph<'_>, view: &mut ModelView, index: usize) {
                         view.library_versions.insert(lib.to_string(), version);
                     }
                     for b in booster.settings {
-                        found.push(Setting {
-                            sklearn_path: format!("{prefix}.{}", b.name),
-                            raw_path: raw(&format!("._Booster.{}", b.where_)),
-                            name: b.name,
-                            estimator: index,
-                            class: est.class.clone(),
-                            value: b.value,
-                            offset: b.offset,
-                            location: b.location,
-                            fitted: est.fitted,
-                        });
+                        found.push(setting(
+                            &b.name,
+                            format!("{prefix}.{}", b.name),
+                            raw(&format!("._Booster.{}", b.where_)),
+                            b.value,
+                            b.offset,
+                            b.location,
+                        ));
                     }
                 }
                 Err(message) => view.warnings.push(format!(

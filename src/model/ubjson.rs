@@ -56,6 +56,13 @@ pub fn string_leaves(data: &[u8], root: &str) -> Result<Vec<Leaf>> {
     Ok(leaves)
 }
 
+fn dotted(path: &VecDeque<String>) -> String {
+    path.iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
 struct Reader<'a> {
     data: &'a [u8],
     pos: usize,
@@ -197,11 +204,7 @@ impl<'a> Reader<'a> {
                     return Err(self.error("too many UBJSON leaves"));
                 }
                 leaves.push(Leaf {
-                    path: path
-                        .iter()
-                        .map(String::as_str)
-                        .collect::<Vec<_>>()
-                        .join("."),
+                    path: dotted(path),
                     value: String::from_utf8_lossy(value).into_owned(),
                     value_offset,
                     marker_offset,
@@ -214,11 +217,7 @@ impl<'a> Reader<'a> {
                 let value_offset = self.pos;
                 let parts = self.int_array()?;
                 leaves.push(Leaf {
-                    path: path
-                        .iter()
-                        .map(String::as_str)
-                        .collect::<Vec<_>>()
-                        .join("."),
+                    path: dotted(path),
                     value: parts
                         .iter()
                         .map(i64::to_string)

@@ -445,7 +445,7 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             }
             Opcode::AddItems => {
                 let (target, start) = self.mark_target()?;
-                add_items(self.graph, target, &self.stack[start..])?;
+                extend(self.graph, target, &self.stack[start..], "ADDITEMS")?;
                 self.stack.truncate(start);
             }
             Opcode::SetItem => {
@@ -832,27 +832,17 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
     }
 }
 
-/// APPEND / APPENDS: `target.extend(items)`, on a list or an object with `extend`.
+/// APPEND / APPENDS onto a list, ADDITEMS onto a set; either onto an object with
+/// `extend` / `add`.
 fn extend(graph: &mut Graph<'_>, target: Value, items: &[Item], opcode: &str) -> OpResult {
-    match node_mut(graph, target) {
-        Some(Node::List(list)) => list.extend(items.iter().map(|i| i.value)),
-        Some(Node::Object(obj)) => obj.items.extend(items.iter().map(|i| i.value)),
-        other => {
+    let values = items.iter().map(|i| i.value);
+    match (opcode, node_mut(graph, target)) {
+        ("ADDITEMS", Some(Node::Set(set))) => set.extend(values),
+        ("APPEND" | "APPENDS", Some(Node::List(list))) => list.extend(values),
+        (_, Some(Node::Object(obj))) => obj.items.extend(values),
+        (_, other) => {
             let kind = other.map_or("scalar", |n| n.kind_name());
             return Err(bad(format!("{opcode} to a {kind}")));
-        }
-    }
-    Ok(())
-}
-
-/// ADDITEMS: on a set or an object with `add`.
-fn add_items(graph: &mut Graph<'_>, target: Value, items: &[Item]) -> OpResult {
-    match node_mut(graph, target) {
-        Some(Node::Set(set)) => set.extend(items.iter().map(|i| i.value)),
-        Some(Node::Object(obj)) => obj.items.extend(items.iter().map(|i| i.value)),
-        other => {
-            let kind = other.map_or("scalar", |n| n.kind_name());
-            return Err(bad(format!("ADDITEMS to a {kind}")));
         }
     }
     Ok(())
