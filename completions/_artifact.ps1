@@ -29,6 +29,8 @@ Register-ArgumentCompleter -Native -CommandName 'artifact' -ScriptBlock {
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show what is inside an artifact: container, estimators, settings, arrays, globals.')
             [CompletionResult]::new('dis', 'dis', [CompletionResultType]::ParameterValue, 'List the opcodes of an artifact, like Python''s pickletools.dis, including joblib arrays and nested streams.')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'The CI gate: check artifacts and folders against the rules.')
+            [CompletionResult]::new('patch', 'patch', [CompletionResultType]::ParameterValue, 'Rewrite settings in the byte stream, without executing the artifact.')
+            [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'What differs between two artifacts, as settings and objects, not bytes.')
             [CompletionResult]::new('rule', 'rule', [CompletionResultType]::ParameterValue, 'Show a rule''s documentation, or list every rule.')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented starter artifact.toml in the current folder')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions (bash, zsh, fish, powershell, elvish) to standard output')
@@ -73,6 +75,33 @@ Register-ArgumentCompleter -Native -CommandName 'artifact' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'artifact;patch' {
+            [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'A setting and its new value: a bare attribute (n_jobs: everywhere it is set), a sklearn path (preprocessor__n_jobs, xgboost__booster.nthread) or a raw path. VALUE is null, true, false, a number or a quoted string. Repeatable')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'With --fix: an explicit thread count instead of the library default (--jobs 1)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write [default: NAME.patched.EXT beside the input]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write [default: NAME.patched.EXT beside the input]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format of the report')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour in human output')
+            [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'Apply every autofix the rules offer (n_jobs to None, XGBoost''s booster threads to "0", KMeans'' _n_threads to 1, GPU settings to their CPU values)')
+            [CompletionResult]::new('--in-place', '--in-place', [CompletionResultType]::ParameterName, 'Replace the input (a NAME.EXT.bak hard link keeps the original unless --no-backup)')
+            [CompletionResult]::new('--no-backup', '--no-backup', [CompletionResultType]::ParameterName, 'With --in-place: keep no backup')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Overwrite an existing output (or backup) file')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the edits without writing anything')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'artifact;diff' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour in human output')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'artifact;rule' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour in human output')
@@ -104,6 +133,8 @@ Register-ArgumentCompleter -Native -CommandName 'artifact' -ScriptBlock {
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show what is inside an artifact: container, estimators, settings, arrays, globals.')
             [CompletionResult]::new('dis', 'dis', [CompletionResultType]::ParameterValue, 'List the opcodes of an artifact, like Python''s pickletools.dis, including joblib arrays and nested streams.')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'The CI gate: check artifacts and folders against the rules.')
+            [CompletionResult]::new('patch', 'patch', [CompletionResultType]::ParameterValue, 'Rewrite settings in the byte stream, without executing the artifact.')
+            [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'What differs between two artifacts, as settings and objects, not bytes.')
             [CompletionResult]::new('rule', 'rule', [CompletionResultType]::ParameterValue, 'Show a rule''s documentation, or list every rule.')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented starter artifact.toml in the current folder')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions (bash, zsh, fish, powershell, elvish) to standard output')
@@ -117,6 +148,12 @@ Register-ArgumentCompleter -Native -CommandName 'artifact' -ScriptBlock {
             break
         }
         'artifact;help;check' {
+            break
+        }
+        'artifact;help;patch' {
+            break
+        }
+        'artifact;help;diff' {
             break
         }
         'artifact;help;rule' {

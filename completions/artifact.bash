@@ -22,6 +22,9 @@ _artifact() {
             artifact,completions)
                 cmd="artifact__subcmd__completions"
                 ;;
+            artifact,diff)
+                cmd="artifact__subcmd__diff"
+                ;;
             artifact,dis)
                 cmd="artifact__subcmd__dis"
                 ;;
@@ -34,6 +37,9 @@ _artifact() {
             artifact,inspect)
                 cmd="artifact__subcmd__inspect"
                 ;;
+            artifact,patch)
+                cmd="artifact__subcmd__patch"
+                ;;
             artifact,rule)
                 cmd="artifact__subcmd__rule"
                 ;;
@@ -42,6 +48,9 @@ _artifact() {
                 ;;
             artifact__subcmd__help,completions)
                 cmd="artifact__subcmd__help__subcmd__completions"
+                ;;
+            artifact__subcmd__help,diff)
+                cmd="artifact__subcmd__help__subcmd__diff"
                 ;;
             artifact__subcmd__help,dis)
                 cmd="artifact__subcmd__help__subcmd__dis"
@@ -55,6 +64,9 @@ _artifact() {
             artifact__subcmd__help,inspect)
                 cmd="artifact__subcmd__help__subcmd__inspect"
                 ;;
+            artifact__subcmd__help,patch)
+                cmd="artifact__subcmd__help__subcmd__patch"
+                ;;
             artifact__subcmd__help,rule)
                 cmd="artifact__subcmd__help__subcmd__rule"
                 ;;
@@ -65,7 +77,7 @@ _artifact() {
 
     case "${cmd}" in
         artifact)
-            opts="-h -V --color --help --version inspect dis check rule init completions help"
+            opts="-h -V --color --help --version inspect dis check patch diff rule init completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -146,6 +158,28 @@ _artifact() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        artifact__subcmd__diff)
+            opts="-h -V --format --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         artifact__subcmd__dis)
             opts="-h -V --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -169,7 +203,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__help)
-            opts="inspect dis check rule init completions help"
+            opts="inspect dis check patch diff rule init completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -197,6 +231,20 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        artifact__subcmd__help__subcmd__diff)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -266,6 +314,20 @@ _artifact() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        artifact__subcmd__help__subcmd__patch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         artifact__subcmd__help__subcmd__rule)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -305,6 +367,44 @@ _artifact() {
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        artifact__subcmd__patch)
+            opts="-o -h -V --set --fix --jobs --output --in-place --no-backup --force --dry-run --format --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0

@@ -32,6 +32,8 @@ complete -c artifact -n "__fish_artifact_needs_command" -s V -l version -d 'Prin
 complete -c artifact -n "__fish_artifact_needs_command" -f -a "inspect" -d 'Show what is inside an artifact: container, estimators, settings, arrays, globals.'
 complete -c artifact -n "__fish_artifact_needs_command" -f -a "dis" -d 'List the opcodes of an artifact, like Python\'s pickletools.dis, including joblib arrays and nested streams.'
 complete -c artifact -n "__fish_artifact_needs_command" -f -a "check" -d 'The CI gate: check artifacts and folders against the rules.'
+complete -c artifact -n "__fish_artifact_needs_command" -f -a "patch" -d 'Rewrite settings in the byte stream, without executing the artifact.'
+complete -c artifact -n "__fish_artifact_needs_command" -f -a "diff" -d 'What differs between two artifacts, as settings and objects, not bytes.'
 complete -c artifact -n "__fish_artifact_needs_command" -f -a "rule" -d 'Show a rule\'s documentation, or list every rule.'
 complete -c artifact -n "__fish_artifact_needs_command" -f -a "init" -d 'Write a commented starter artifact.toml in the current folder'
 complete -c artifact -n "__fish_artifact_needs_command" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish) to standard output'
@@ -72,6 +74,28 @@ complete -c artifact -n "__fish_artifact_using_subcommand check" -l strict -d 'G
 complete -c artifact -n "__fish_artifact_using_subcommand check" -l isolated -d 'Ignore configuration files'
 complete -c artifact -n "__fish_artifact_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_using_subcommand check" -s V -l version -d 'Print version'
+complete -c artifact -n "__fish_artifact_using_subcommand patch" -l set -d 'A setting and its new value: a bare attribute (n_jobs: everywhere it is set), a sklearn path (preprocessor__n_jobs, xgboost__booster.nthread) or a raw path. VALUE is null, true, false, a number or a quoted string. Repeatable' -r
+complete -c artifact -n "__fish_artifact_using_subcommand patch" -l jobs -d 'With --fix: an explicit thread count instead of the library default (--jobs 1)' -r
+complete -c artifact -n "__fish_artifact_using_subcommand patch" -s o -l output -d 'Where to write [default: NAME.patched.EXT beside the input]' -r -F
+complete -c artifact -n "__fish_artifact_using_subcommand patch" -l format -d 'Output format of the report' -r -f -a "human\t'Tables and trees for people'
+json\t'Machine-readable JSON (see docs/json.md for the schema)'"
+complete -c artifact -n "__fish_artifact_using_subcommand patch" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c artifact -n "__fish_artifact_using_subcommand patch" -l fix -d 'Apply every autofix the rules offer (n_jobs to None, XGBoost\'s booster threads to "0", KMeans\' _n_threads to 1, GPU settings to their CPU values)'
+complete -c artifact -n "__fish_artifact_using_subcommand patch" -l in-place -d 'Replace the input (a NAME.EXT.bak hard link keeps the original unless --no-backup)'
+complete -c artifact -n "__fish_artifact_using_subcommand patch" -l no-backup -d 'With --in-place: keep no backup'
+complete -c artifact -n "__fish_artifact_using_subcommand patch" -l force -d 'Overwrite an existing output (or backup) file'
+complete -c artifact -n "__fish_artifact_using_subcommand patch" -l dry-run -d 'Print the edits without writing anything'
+complete -c artifact -n "__fish_artifact_using_subcommand patch" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c artifact -n "__fish_artifact_using_subcommand patch" -s V -l version -d 'Print version'
+complete -c artifact -n "__fish_artifact_using_subcommand diff" -l format -d 'Output format' -r -f -a "human\t'Tables and trees for people'
+json\t'Machine-readable JSON (see docs/json.md for the schema)'"
+complete -c artifact -n "__fish_artifact_using_subcommand diff" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c artifact -n "__fish_artifact_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c artifact -n "__fish_artifact_using_subcommand diff" -s V -l version -d 'Print version'
 complete -c artifact -n "__fish_artifact_using_subcommand rule" -l format -d 'Output format' -r -f -a "human\t'Tables and trees for people'
 json\t'Machine-readable JSON (see docs/json.md for the schema)'"
 complete -c artifact -n "__fish_artifact_using_subcommand rule" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
@@ -91,10 +115,12 @@ always\t''
 never\t''"
 complete -c artifact -n "__fish_artifact_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check rule init completions help" -f -a "inspect" -d 'Show what is inside an artifact: container, estimators, settings, arrays, globals.'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check rule init completions help" -f -a "dis" -d 'List the opcodes of an artifact, like Python\'s pickletools.dis, including joblib arrays and nested streams.'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check rule init completions help" -f -a "check" -d 'The CI gate: check artifacts and folders against the rules.'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check rule init completions help" -f -a "rule" -d 'Show a rule\'s documentation, or list every rule.'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check rule init completions help" -f -a "init" -d 'Write a commented starter artifact.toml in the current folder'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check rule init completions help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish) to standard output'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check rule init completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch diff rule init completions help" -f -a "inspect" -d 'Show what is inside an artifact: container, estimators, settings, arrays, globals.'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch diff rule init completions help" -f -a "dis" -d 'List the opcodes of an artifact, like Python\'s pickletools.dis, including joblib arrays and nested streams.'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch diff rule init completions help" -f -a "check" -d 'The CI gate: check artifacts and folders against the rules.'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch diff rule init completions help" -f -a "patch" -d 'Rewrite settings in the byte stream, without executing the artifact.'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch diff rule init completions help" -f -a "diff" -d 'What differs between two artifacts, as settings and objects, not bytes.'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch diff rule init completions help" -f -a "rule" -d 'Show a rule\'s documentation, or list every rule.'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch diff rule init completions help" -f -a "init" -d 'Write a commented starter artifact.toml in the current folder'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch diff rule init completions help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish) to standard output'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch diff rule init completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

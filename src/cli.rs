@@ -60,6 +60,30 @@ pub enum Command {
     #[command(verbatim_doc_comment)]
     Check(CheckArgs),
 
+    /// Rewrite settings in the byte stream, without executing the artifact.
+    ///
+    /// Everything but the edited values is copied byte for byte (frame lengths, joblib
+    /// array padding and blob lengths are fixed up); the output is written to a temporary
+    /// file, checked, and renamed into place. The input is never touched unless --in-place.
+    ///
+    /// Examples:
+    ///   artifact patch model.pkl --set n_jobs=null                 (every n_jobs)
+    ///   artifact patch model.joblib --set preprocessor__n_jobs=null -o fixed.joblib
+    ///   artifact patch model.joblib --fix --dry-run                (what the rules would fix)
+    ///   artifact patch model.joblib --fix --jobs 1 --in-place
+    #[command(verbatim_doc_comment)]
+    Patch(PatchArgs),
+
+    /// What differs between two artifacts, as settings and objects, not bytes.
+    ///
+    /// Compares settings (by raw path), estimators (class at each path), arrays (shape,
+    /// dtype, size and a SHA-256 of their bytes) and globals. Exit 0 when equivalent,
+    /// 1 when they differ.
+    ///
+    /// Example: artifact diff model.joblib model.patched.joblib
+    #[command(verbatim_doc_comment)]
+    Diff(DiffArgs),
+
     /// Show a rule's documentation, or list every rule.
     ///
     /// Examples:
@@ -187,6 +211,67 @@ pub struct CheckArgs {
     /// Ignore configuration files.
     #[arg(long, conflicts_with = "config")]
     pub isolated: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PatchArgs {
+    /// The artifact to patch.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// A setting and its new value: a bare attribute (n_jobs: everywhere it is set), a
+    /// sklearn path (preprocessor__n_jobs, xgboost__booster.nthread) or a raw path.
+    /// VALUE is null, true, false, a number or a quoted string. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<crate::patch::Request>,
+
+    /// Apply every autofix the rules offer (n_jobs to None, XGBoost's booster threads to
+    /// "0", KMeans' _n_threads to 1, GPU settings to their CPU values).
+    #[arg(long)]
+    pub fix: bool,
+
+    /// With --fix: an explicit thread count instead of the library default (--jobs 1).
+    #[arg(long, value_name = "N", requires = "fix")]
+    pub jobs: Option<u32>,
+
+    /// Where to write [default: NAME.patched.EXT beside the input].
+    #[arg(short, long, value_name = "OUT", conflicts_with = "in_place")]
+    pub output: Option<PathBuf>,
+
+    /// Replace the input (a NAME.EXT.bak hard link keeps the original unless --no-backup).
+    #[arg(long)]
+    pub in_place: bool,
+
+    /// With --in-place: keep no backup.
+    #[arg(long, requires = "in_place")]
+    pub no_backup: bool,
+
+    /// Overwrite an existing output (or backup) file.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Print the edits without writing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Output format of the report.
+    #[arg(long, value_enum, default_value_t = Format::Human, alias = "output-format")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The first artifact.
+    #[arg(value_name = "A")]
+    pub a: PathBuf,
+
+    /// The second artifact.
+    #[arg(value_name = "B")]
+    pub b: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human, alias = "output-format")]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]

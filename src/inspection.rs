@@ -4,10 +4,10 @@
 
 use std::path::Path;
 
-use crate::container::{self, ContainerError};
+use crate::container::{self, Artifact, ContainerError};
 use crate::model::{ArrayStorage, GlobalRef, ModelView, collect_globals};
 use crate::pickle::graph::{Anomaly, Span};
-use crate::pickle::{self, PickleError, Quiet};
+use crate::pickle::{self, Graph, PickleError, Quiet, Visitor};
 
 /// Everything `inspect` shows about one artifact.
 #[derive(Debug)]
@@ -100,16 +100,35 @@ impl ReadError {
 /// Reads one artifact to the end, statically, and builds everything known about it.
 /// `progress` sees the compressed bytes consumed while a compressed file is decoded.
 pub fn read(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Inspection, ReadError> {
-    let artifact = container::open(path, progress).map_err(|source| ReadError::Container {
+    let artifact = open(path, progress)?;
+    let graph = parse(path, &artifact, &mut Quiet)?;
+    Ok(build(path, &artifact, &graph))
+}
+
+/// Opens the container, naming the file in errors.
+pub fn open(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Artifact, ReadError> {
+    container::open(path, progress).map_err(|source| ReadError::Container {
         path: path.display().to_string(),
         source,
-    })?;
+    })
+}
+
+/// Parses the artifact's pickle data, naming the file in errors.
+pub fn parse<'a, V: Visitor>(
+    path: &Path,
+    artifact: &'a Artifact,
+    visitor: &mut V,
+) -> Result<Graph<'a>, ReadError> {
+    pickle::parse(artifact.bytes(), visitor).map_err(|source| ReadError::Pickle {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Everything known about an artifact, from its parsed graph.
+pub fn build(path: &Path, artifact: &Artifact, graph: &Graph<'_>) -> Inspection {
     let data = artifact.bytes();
-    let graph = pickle::parse(data, &mut Quiet).map_err(|source| ReadError::Pickle {
-        path: path.display().to_string(),
-        source,
-    })?;
-    let view = ModelView::build(&graph);
+    let view = ModelView::build(graph);
     let joblib = artifact.container.codec().is_some()
         || view.arrays.iter().any(|a| {
             matches!(
@@ -117,7 +136,7 @@ pub fn read(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Inspection, Re
                 ArrayStorage::JoblibInline | ArrayStorage::JoblibObject
             )
         });
-    Ok(Inspection {
+    Inspection {
         path: path.display().to_string(),
         file_size: artifact.file_size,
         format: if joblib { "joblib" } else { "pickle" },
@@ -137,7 +156,7 @@ pub fn read(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Inspection, Re
             .collect(),
         trailing: graph.trailing,
         anomalies: graph.anomalies.clone(),
-        embedded_pickles: pickle::embedded::find(&graph)
+        embedded_pickles: pickle::embedded::find(graph)
             .into_iter()
             .map(|span| EmbeddedPickle {
                 span,
@@ -147,5 +166,5 @@ pub fn read(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Inspection, Re
             })
             .collect(),
         view,
-    })
+    }
 }

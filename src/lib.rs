@@ -10,6 +10,7 @@ pub mod config;
 pub mod container;
 pub mod inspection;
 pub mod model;
+pub mod patch;
 pub mod pickle;
 pub mod report;
 pub mod rules;

@@ -2,9 +2,11 @@
 
 mod check;
 mod completions;
+mod diff;
 mod dis;
 mod init;
 mod inspect;
+mod patch;
 mod rule;
 
 use std::io::IsTerminal;
@@ -37,6 +39,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Dis(args) => dis::run(&args),
         Command::Check(args) => check::run(&args, color),
         Command::Rule(args) => rule::run(&args),
+        Command::Patch(args) => patch::run(&args),
+        Command::Diff(args) => diff::run(&args),
         Command::Init(args) => init::run(&args),
         Command::Completions(args) => completions::run(&args),
     }

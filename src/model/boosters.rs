@@ -4,8 +4,9 @@
 
 use memchr::memmem;
 
-use super::settings::{Location, SETTING_NAMES, SettingValue, scalar};
+use super::settings::{BlobValue, Location, SETTING_NAMES, SettingValue, scalar};
 use super::ubjson;
+use crate::pickle::graph::Span;
 use crate::pickle::{Graph, Value};
 
 pub struct BoosterSetting {
@@ -15,6 +16,7 @@ pub struct BoosterSetting {
     pub location: Location,
     /// Where inside the booster, for the raw path (`handle:Config.learner.generic_param.nthread`).
     pub where_: String,
+    pub blob: Option<BlobValue>,
 }
 
 #[derive(Default)]
@@ -42,9 +44,19 @@ pub fn read(graph: &Graph<'_>, booster: Value) -> Result<Booster, String> {
             // their own, so settings point at the object that rebuilds it.
             let offset = span.map_or(graph.origin_of(handle.value), |s| s.offset);
             let mut booster = xgboost(&blob, offset)?;
-            if span.is_none() {
-                for s in &mut booster.settings {
-                    s.offset = offset;
+            let op = graph.bytes_op(handle.value);
+            for s in &mut booster.settings {
+                match (span, op) {
+                    (Some(payload), Some(op_offset)) => {
+                        if let Some(b) = &mut s.blob {
+                            b.op_offset = op_offset;
+                            b.payload = payload;
+                        }
+                    }
+                    _ => {
+                        s.offset = offset;
+                        s.blob = None;
+                    }
                 }
             }
             Ok(booster)
@@ -52,10 +64,21 @@ pub fn read(graph: &Graph<'_>, booster: Value) -> Result<Booster, String> {
         ("lightgbm.basic", "Booster") => {
             let mut booster = Booster::default();
             if let Some(handle) = graph.dict_get(state, "_handle")
-                && let Value::Str(_) = handle.value
+                && let Value::Str(op_offset) = handle.value
                 && let Some(span) = graph.span_of(handle.value)
             {
                 booster = lightgbm_text(graph.bytes(span), span.offset);
+                // Protocol 0 UNICODE text is escaped: its offsets are not the value's.
+                let escaped = graph.data().get(op_offset as usize) == Some(&b'V');
+                for s in &mut booster.settings {
+                    match &mut s.blob {
+                        Some(b) if !escaped => {
+                            b.op_offset = op_offset;
+                            b.payload = span;
+                        }
+                        _ => s.blob = None,
+                    }
+                }
             }
             if let Some(params) = graph.dict_get(state, "params").map(|e| e.value)
                 && let Some(entries) = graph.dict_entries(params)
@@ -74,6 +97,7 @@ pub fn read(graph: &Graph<'_>, booster: Value) -> Result<Booster, String> {
                             offset: e.value_offset,
                             location: Location::BoosterParams,
                             where_: format!("params['{key}']"),
+                            blob: None,
                         });
                     }
                 }
@@ -104,6 +128,16 @@ fn xgboost(blob: &[u8], blob_offset: u64) -> Result<Booster, String> {
                     location: Location::XgboostConfig,
                     where_: format!("handle:{}", leaf.path),
                     name,
+                    // The caller fills in the blob's opcode and span.
+                    blob: Some(BlobValue {
+                        op_offset: 0,
+                        payload: Span::default(),
+                        length_field: Some(blob_offset + leaf.marker_offset as u64 + 1),
+                        value: Span {
+                            offset: blob_offset + leaf.value_offset as u64,
+                            len: leaf.value.len() as u64,
+                        },
+                    }),
                 })
         })
         .collect();
@@ -158,6 +192,15 @@ fn lightgbm_text(text: &[u8], text_offset: u64) -> Booster {
             value,
             offset: text_offset + value_start as u64,
             location: Location::LightgbmModelText,
+            blob: Some(BlobValue {
+                op_offset: 0,
+                payload: Span::default(),
+                length_field: None,
+                value: Span {
+                    offset: text_offset + value_start as u64,
+                    len: trimmed.len() as u64,
+                },
+            }),
         });
     }
     booster

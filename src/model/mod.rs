@@ -22,7 +22,7 @@ use crate::pickle::{Graph, Node, NodeId, Value};
 
 pub use arrays::{ArrayInfo, ArrayStorage};
 pub use path::{PathId, Paths, Segment};
-pub use settings::{Location, Setting, SettingValue};
+pub use settings::{BlobValue, Location, Setting, SettingValue};
 
 /// One estimator (or estimator-like object) found in the graph.
 #[derive(Clone, Debug, PartialEq)]

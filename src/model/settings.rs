@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::{ModelView, boosters, join_param};
+use crate::pickle::graph::Span;
 use crate::pickle::{Graph, Node, Value};
 
 /// Attribute names that control parallelism or device placement.
@@ -71,6 +72,20 @@ pub enum Location {
     BoosterParams,
 }
 
+/// Where a setting stored inside a blob lies, for the patcher: the blob's opcode, and
+/// within it the value (and, for UBJSON strings, the length field before it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlobValue {
+    /// Offset of the opcode that pushes the blob (BINBYTES, BYTEARRAY8, BINUNICODE...).
+    pub op_offset: u64,
+    /// The blob's bytes.
+    pub payload: Span,
+    /// For a UBJSON string: where its length (type marker and integer) starts.
+    pub length_field: Option<u64>,
+    /// The value's bytes.
+    pub value: Span,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Setting {
     /// The attribute or parameter name (`n_jobs`, `nthread`).
@@ -88,6 +103,9 @@ pub struct Setting {
     pub location: Location,
     /// Whether the estimator is a fitted clone (see [`super::Estimator::fitted`]).
     pub fitted: bool,
+    /// For settings inside a booster blob: where exactly (None for plain values, and for
+    /// blobs spelled as latin-1 text by protocols 0-2, which cannot be patched in place).
+    pub blob: Option<BlobValue>,
 }
 
 /// A scalar (or str) value as a setting value; `None` for anything else.
@@ -129,6 +147,7 @@ pub(super) fn collect(graph: &Graph<'_>, view: &mut ModelView, index: usize) {
             offset,
             location,
             fitted: est.fitted,
+            blob: None,
         };
     let mut found = Vec::new();
     for entry in entries {
@@ -181,14 +200,16 @@ pub(super) fn collect(graph: &Graph<'_>, view: &mut ModelView, index: usize) {
                         view.library_versions.insert(lib.to_string(), version);
                     }
                     for b in booster.settings {
-                        found.push(setting(
+                        let mut s = setting(
                             &b.name,
                             format!("{prefix}.{}", b.name),
                             raw(&format!("._Booster.{}", b.where_)),
                             b.value,
                             b.offset,
                             b.location,
-                        ));
+                        );
+                        s.blob = b.blob;
+                        found.push(s);
                     }
                 }
                 Err(message) => view.warnings.push(format!(

@@ -115,6 +115,9 @@ pub struct InlineData {
     pub offset: u64,
     /// Length of the padding, not counting the padding-length byte.
     pub padding: u64,
+    /// `numpy_array_alignment_bytes`: the data starts on a multiple of it (no padding
+    /// byte at all when None, as in joblib < 0.12 files).
+    pub alignment: Option<u64>,
     /// The raw array bytes (empty for a nested stream).
     pub data: Span,
     /// For object arrays: index of the nested stream in [`Graph::streams`].
@@ -356,6 +359,26 @@ impl<'a> Graph<'a> {
             }
             Some(_) => self.text(value).is_some_and(|t| t == expected),
             None => false,
+        }
+    }
+
+    /// The opcode that pushed a bytes-like value's bytes: the value's own, or the bytes
+    /// argument of `bytearray(b'...')`. `None` for text-spelled bytes (protocols 0-2).
+    pub fn bytes_op(&self, value: Value) -> Option<u64> {
+        match value {
+            Value::Bytes(offset) => Some(offset),
+            Value::Node(_) => {
+                let obj = self.object(value)?;
+                let callee = self.global(obj.callable)?;
+                if !matches!(callee, ("builtins" | "__builtin__", "bytearray" | "bytes")) {
+                    return None;
+                }
+                match self.sequence(obj.args)? {
+                    [inner] => self.bytes_op(*inner),
+                    _ => None,
+                }
+            }
+            _ => None,
         }
     }
 

@@ -767,6 +767,7 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             InlineData {
                 offset: start as u64,
                 padding: 0,
+                alignment: None,
                 data: Span {
                     offset: start as u64,
                     len: 0,
@@ -814,6 +815,7 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             InlineData {
                 offset: start as u64,
                 padding,
+                alignment: layout.alignment,
                 data: Span {
                     offset: pos as u64,
                     len: layout.nbytes,

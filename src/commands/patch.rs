@@ -1,0 +1,273 @@
+//! `artifact patch`: plan edits, write them to a temporary file, check the result by
+//! reading it back, and only then rename it into place.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, anyhow, bail};
+use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, TableComponent, presets};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use crate::cli::{Format, PatchArgs};
+use crate::commands::EXIT_OK;
+use crate::inspection;
+use crate::patch::{self, Edit, Recorder};
+
+pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
+    if args.set.is_empty() && !args.fix {
+        bail!("nothing to do: give --set KEY=VALUE (for example --set n_jobs=null) or --fix");
+    }
+    let input = &args.file;
+    let artifact = inspection::open(input, &mut |_| {})?;
+    let mut recorder = Recorder::default();
+    let graph = inspection::parse(input, &artifact, &mut recorder)?;
+    let layout = recorder.0.from_streams(&graph.streams);
+    let inspection = inspection::build(input, &artifact, &graph);
+
+    let mut edits = patch::plan_set(&inspection.view, &args.set)?;
+    if args.fix {
+        edits.extend(patch::plan_fix(&inspection, args.jobs.map(i64::from))?);
+    }
+    let edits = dedupe(edits)?;
+    let splices = patch::splices(artifact.bytes(), &layout, &edits)?;
+
+    let target = target_path(args)?;
+    report(args, &edits, (!args.dry_run).then_some(target.as_path()))?;
+    if args.dry_run {
+        return Ok(ExitCode::from(EXIT_OK));
+    }
+    if target.exists() && !args.in_place && !args.force {
+        bail!(
+            "{} exists (use --force to overwrite it, or -o to choose another name)",
+            target.display()
+        );
+    }
+
+    let total = artifact.bytes().len() as u64;
+    let bar = (std::io::stderr().is_terminal() && total > 64 << 20).then(|| {
+        let bar = ProgressBar::new(total);
+        bar.set_style(
+            ProgressStyle::with_template("writing {bar:30} {bytes}/{total_bytes} ({eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let tmp = patch::write(input, &artifact, &splices, &target, &mut |done| {
+        if let Some(bar) = &bar {
+            bar.set_position(done);
+        }
+    })
+    .with_context(|| {
+        format!(
+            "cannot write the patched artifact next to {}",
+            target.display()
+        )
+    })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    verify(tmp.path(), &edits).with_context(|| {
+        format!(
+            "the patched file did not read back as planned; nothing was written to {}",
+            target.display()
+        )
+    })?;
+
+    if args.in_place && !args.no_backup {
+        let backup = backup_path(input);
+        if backup.exists() {
+            if !args.force {
+                bail!(
+                    "the backup {} exists (use --force to replace it, or --no-backup)",
+                    backup.display()
+                );
+            }
+            std::fs::remove_file(&backup)
+                .with_context(|| format!("cannot replace {}", backup.display()))?;
+        }
+        // A hard link costs nothing and keeps the original bytes whatever happens next.
+        std::fs::hard_link(input, &backup)
+            .or_else(|_| std::fs::copy(input, &backup).map(|_| ()))
+            .with_context(|| format!("cannot keep a backup at {}", backup.display()))?;
+    }
+    // The new file keeps the input's permissions (the temporary file is private).
+    if let Ok(meta) = std::fs::metadata(input) {
+        std::fs::set_permissions(tmp.path(), meta.permissions())
+            .with_context(|| format!("cannot set the permissions of {}", target.display()))?;
+    }
+    tmp.persist(&target).map_err(|e| {
+        anyhow!(
+            "cannot move the patched file to {}: {}",
+            target.display(),
+            e.error
+        )
+    })?;
+    if args.format == Format::Human {
+        eprintln!(
+            "wrote {} ({} edit{})",
+            target.display(),
+            edits.len(),
+            if edits.len() == 1 { "" } else { "s" }
+        );
+    }
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+fn dedupe(mut edits: Vec<Edit>) -> anyhow::Result<Vec<Edit>> {
+    edits.sort_by_key(|e| e.setting.offset);
+    let mut out: Vec<Edit> = Vec::new();
+    for e in edits {
+        match out.last() {
+            Some(last) if last.setting.offset == e.setting.offset => {
+                if last.new != e.new {
+                    bail!(
+                        "{} is set twice, to {} and to {}",
+                        e.setting.sklearn_path,
+                        last.new,
+                        e.new
+                    );
+                }
+            }
+            _ => out.push(e),
+        }
+    }
+    Ok(out)
+}
+
+fn target_path(args: &PatchArgs) -> anyhow::Result<PathBuf> {
+    if args.in_place {
+        return Ok(args.file.clone());
+    }
+    if let Some(out) = &args.output {
+        let same = match (out.canonicalize(), args.file.canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        };
+        if same {
+            bail!("-o names the input itself: use --in-place to replace it");
+        }
+        return Ok(out.clone());
+    }
+    let name = args
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| anyhow!("{} has no file name", args.file.display()))?;
+    // model.joblib.gz -> model.patched.joblib.gz; .hidden -> .hidden.patched
+    let split = name
+        .char_indices()
+        .skip(1)
+        .find(|(_, c)| *c == '.')
+        .map(|(i, _)| i);
+    let patched = match split {
+        Some(i) => format!("{}.patched{}", &name[..i], &name[i..]),
+        None => format!("{name}.patched"),
+    };
+    Ok(args.file.with_file_name(patched))
+}
+
+fn backup_path(input: &Path) -> PathBuf {
+    let mut name = input
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".bak");
+    input.with_file_name(name)
+}
+
+/// Reads the written file back: it must parse to the end, and every edited setting must
+/// now hold its new value.
+fn verify(path: &Path, edits: &[Edit]) -> anyhow::Result<()> {
+    let after = inspection::read(path, &mut |_| {})?;
+    for e in edits {
+        let found = after
+            .view
+            .settings
+            .iter()
+            .find(|s| s.raw_path == e.setting.raw_path && s.name == e.setting.name);
+        match found {
+            Some(s) if s.value == e.new => {}
+            Some(s) => bail!(
+                "{} reads back as {}, not {}",
+                e.setting.raw_path,
+                s.value,
+                e.new
+            ),
+            None => bail!("{} is gone from the patched file", e.setting.raw_path),
+        }
+    }
+    Ok(())
+}
+
+fn report(args: &PatchArgs, edits: &[Edit], output: Option<&Path>) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Json => {
+            let doc = json!({
+                "schema_version": 1,
+                "input": args.file.display().to_string(),
+                "output": output.map(|p| p.display().to_string()),
+                "dry_run": args.dry_run,
+                "edits": edits.iter().map(|e| json!({
+                    "sklearn_path": e.setting.sklearn_path,
+                    "raw_path": e.setting.raw_path,
+                    "name": e.setting.name,
+                    "class": e.setting.class,
+                    "location": e.setting.location,
+                    "offset": e.setting.offset,
+                    "old": e.setting.value,
+                    "new": e.new,
+                })).collect::<Vec<_>>(),
+            });
+            serde_json::to_writer_pretty(&mut out, &doc)?;
+            writeln!(out)?;
+        }
+        Format::Human => {
+            if edits.is_empty() {
+                writeln!(
+                    out,
+                    "No edits: every requested setting already has its value."
+                )?;
+                return Ok(());
+            }
+            let mut table = Table::new();
+            table
+                .load_preset(presets::NOTHING)
+                .set_style(TableComponent::HeaderLines, '─')
+                .set_style(TableComponent::MiddleHeaderIntersections, '─')
+                .set_content_arrangement(ContentArrangement::Disabled)
+                .force_no_tty()
+                .set_header(vec![
+                    "sklearn path",
+                    "class",
+                    "old",
+                    "new",
+                    "raw path",
+                    "offset",
+                ]);
+            for e in edits {
+                let class = e
+                    .setting
+                    .class
+                    .rsplit('.')
+                    .next()
+                    .unwrap_or(&e.setting.class);
+                table.add_row(vec![
+                    Cell::new(&e.setting.sklearn_path),
+                    Cell::new(class),
+                    Cell::new(e.setting.value.to_string()),
+                    Cell::new(e.new.to_string()),
+                    Cell::new(&e.setting.raw_path),
+                    Cell::new(e.setting.offset).set_alignment(CellAlignment::Right),
+                ]);
+            }
+            writeln!(out, "{table}")?;
+            if args.dry_run {
+                writeln!(out, "(dry run: nothing written)")?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,115 @@
+"""CPython as the oracle for `artifact patch`: usage `patched.py ORIGINAL PATCHED KEY...`.
+
+Loads both artifacts (our own fixtures: trusted), then checks that
+- every estimator attribute named KEY (fitted clones included) is None in the patched one,
+- every other plain parameter (get_params, deep) is unchanged,
+- every prediction method gives identical output, with parallelism pinned to one worker
+  (a forest's n_jobs>1 output is not even reproducible run to run otherwise).
+`--booster` also checks the XGBoost booster config and the LightGBM model text say 0.
+Prints what differs and exits 1.
+"""
+
+import json
+import sys
+
+import joblib
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+
+def estimators(root):
+    """Every scikit-learn style estimator reachable from root (fitted clones too)."""
+    seen, out, stack = set(), [], [root]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if hasattr(obj, "get_params") and hasattr(obj, "__dict__"):
+            out.append(obj)
+        if isinstance(obj, dict):
+            stack.extend(obj.values())
+        elif isinstance(obj, (list, tuple)):
+            stack.extend(obj)
+        elif hasattr(obj, "__dict__") and not isinstance(obj, type):
+            stack.extend(vars(obj).values())
+    return out
+
+
+def plain(value):
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def sample(model):
+    rng = np.random.RandomState(1)
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None and "cat" in list(names):
+        import pandas as pd
+
+        df = pd.DataFrame(rng.normal(size=(60, 4)), columns=["f0", "f1", "f2", "f3"])
+        df["cat"] = rng.choice(["a", "b", "c"], size=60)
+        return df
+    n = getattr(model, "n_features_in_", 4)
+    return rng.normal(size=(60, n))
+
+
+def outputs(model, X):
+    result = {}
+    with joblib.parallel_config(backend="sequential"), threadpool_limits(1):
+        for method in ["predict", "predict_proba", "decision_function", "transform", "score_samples"]:
+            if hasattr(model, method):
+                try:
+                    result[method] = np.asarray(getattr(model, method)(X))
+                except Exception as e:  # noqa: BLE001 - a method may not apply to this model
+                    result[method] = repr(type(e))
+    return result
+
+
+def main():
+    original_path, patched_path, *keys = sys.argv[1:]
+    booster = "--booster" in keys
+    keys = [k for k in keys if not k.startswith("--")]
+    original, patched = joblib.load(original_path), joblib.load(patched_path)
+    problems = []
+    a, b = estimators(original), estimators(patched)
+    if len(a) != len(b):
+        problems.append(f"{len(a)} estimators before, {len(b)} after")
+    for x, y in zip(a, b):
+        for key in keys:
+            if key in vars(y) and vars(y)[key] is not None:
+                problems.append(f"{type(y).__name__}.{key} = {vars(y)[key]!r}, not None")
+        px, py = x.get_params(deep=False), y.get_params(deep=False)
+        for name, value in px.items():
+            if name in keys or not plain(value):
+                continue
+            if py.get(name) != value and not (value != value and py.get(name) != py.get(name)):
+                problems.append(f"{type(y).__name__}.{name}: {value!r} became {py.get(name)!r}")
+    X = sample(original)
+    before, after = outputs(original, X), outputs(patched, X)
+    for method, value in before.items():
+        other = after.get(method)
+        same = (isinstance(value, str) and value == other) or (
+            isinstance(value, np.ndarray) and isinstance(other, np.ndarray) and value.shape == other.shape
+            and value.dtype == other.dtype and value.tobytes() == other.tobytes()
+        )
+        if not same:
+            problems.append(f"{method} differs")
+    if booster:
+        for y in b:
+            module = type(y).__module__
+            if module.startswith("xgboost"):
+                config = json.loads(y.get_booster().save_config())["learner"]["generic_param"]
+                if config.get("nthread") != "0" or config.get("n_jobs") != "0":
+                    problems.append(f"xgboost booster config: nthread={config.get('nthread')!r} n_jobs={config.get('n_jobs')!r}")
+            if module.startswith("lightgbm"):
+                text = y.booster_.model_to_string()
+                if "[num_threads: 0]" not in text:
+                    problems.append("lightgbm model text does not say [num_threads: 0]")
+    for p in problems:
+        print(p)
+    print(f"{len(problems)} problems, {len(before)} methods compared")
+    sys.exit(1 if problems or not before else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,499 @@
+//! `artifact patch`: CPython loads every patched fixture with identical predictions, the
+//! DESIGN.md invariants hold under random edits, and the command never loses data.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use artifact::inspection;
+use artifact::model::{Location, Setting, SettingValue};
+use artifact::patch::{self, Edit, Recorder};
+use artifact::pickle::{Arg, Op, Opcode, Visitor};
+use proptest::prelude::*;
+
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    common::artifact()
+        .current_dir(dir)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn oracle(original: &Path, patched: &Path, keys: &[&str]) {
+    let out = std::process::Command::new(common::python())
+        .arg(common::root().join("tests/oracle/patched.py"))
+        .arg(original)
+        .arg(patched)
+        .args(keys)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} vs {}:\n{}{}",
+        original.display(),
+        patched.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Fixtures made of real models (not the hand-written hostile ones).
+fn model_fixtures() -> Vec<String> {
+    common::manifest()
+        .iter()
+        .map(|e| e["file"].as_str().unwrap().to_string())
+        .filter(|f| !f.starts_with("sec_") && !f.starts_with("prt_"))
+        .collect()
+}
+
+#[test]
+fn patched_fixtures_load_in_python_with_identical_predictions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for file in model_fixtures() {
+        let doc = common::inspect_json(&common::fixture(&file));
+        let has = doc["artifacts"][0]["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| {
+                s["name"] == "n_jobs" && !s["value"].is_null() && s["location"] == "attribute"
+            });
+        if !has {
+            continue;
+        }
+        let out_path = dir.path().join(format!("patched-{file}"));
+        let out = run_in(
+            &common::root(),
+            &[
+                "patch",
+                &common::fixture(&file).display().to_string(),
+                "--set",
+                "n_jobs=null",
+                "-o",
+                out_path.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        oracle(&common::fixture(&file), &out_path, &["n_jobs"]);
+        checked += 1;
+    }
+    assert!(checked >= 15, "only {checked} fixtures patched");
+}
+
+#[test]
+fn fix_resets_booster_threads_and_kmeans() {
+    let dir = tempfile::tempdir().unwrap();
+    for (file, keys) in [
+        ("credit_ct_xgb.joblib", vec!["n_jobs", "--booster"]),
+        ("credit_ct_xgb.p5.pkl", vec!["n_jobs", "--booster"]),
+        ("lgbm.joblib", vec!["n_jobs", "num_threads", "--booster"]),
+        ("kmeans.p5.pkl", vec![]),
+    ] {
+        let out_path = dir.path().join(format!("fixed-{file}"));
+        let out = run_in(
+            &common::root(),
+            &[
+                "patch",
+                &common::fixture(file).display().to_string(),
+                "--fix",
+                "--set",
+                "n_jobs=null",
+                "-o",
+                out_path.to_str().unwrap(),
+            ],
+        );
+        // kmeans has no n_jobs: --set of a missing key is an error, so fix alone there.
+        if out.status.code() != Some(0) {
+            let out = run_in(
+                &common::root(),
+                &[
+                    "patch",
+                    &common::fixture(file).display().to_string(),
+                    "--fix",
+                    "-o",
+                    out_path.to_str().unwrap(),
+                ],
+            );
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{file}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        oracle(&common::fixture(file), &out_path, &keys);
+    }
+    // And the rules agree: nothing left to fix.
+    let out = run_in(
+        &common::root(),
+        &[
+            "check",
+            "--isolated",
+            "--select",
+            "PAR001,PAR002,PAR003",
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn every_codec_is_written_back_with_its_own_magic() {
+    let dir = tempfile::tempdir().unwrap();
+    for ext in ["z", "gz", "bz2", "xz", "lzma", "lz4"] {
+        let name = format!("ct_logreg.joblib.{ext}");
+        let input = common::fixture(&name);
+        let output = dir.path().join(format!("out.{ext}"));
+        let out = run_in(
+            &common::root(),
+            &[
+                "patch",
+                input.to_str().unwrap(),
+                "--set",
+                "n_jobs=null",
+                "-o",
+                output.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let before = std::fs::read(&input).unwrap();
+        let after = std::fs::read(&output).unwrap();
+        let magic = match ext {
+            "z" => 1,
+            "gz" => 2,
+            "bz2" => 3,
+            "xz" => 6,
+            "lzma" => 3,
+            _ => 4,
+        };
+        assert_eq!(before[..magic], after[..magic], "{name}: magic bytes");
+        oracle(&input, &output, &["n_jobs"]);
+    }
+}
+
+#[test]
+fn the_command_never_loses_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let model = d.join("model.joblib");
+    std::fs::copy(common::fixture("credit_ct_xgb.joblib"), &model).unwrap();
+    let original = std::fs::read(&model).unwrap();
+    let listing = || {
+        let mut names: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+
+    // An unknown key: an error that lists the keys, and nothing written.
+    let out = run_in(d, &["patch", "model.joblib", "--set", "nope=1"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no setting 'nope'") && stderr.contains("preprocessor__n_jobs"),
+        "{stderr}"
+    );
+    assert_eq!(listing(), vec!["model.joblib"]);
+
+    // A type the place cannot hold.
+    let out = run_in(
+        d,
+        &[
+            "patch",
+            "model.joblib",
+            "--set",
+            "xgboost__booster.nthread=null",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stores text"));
+
+    // --dry-run writes nothing.
+    let out = run_in(d, &["patch", "model.joblib", "--fix", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("dry run"));
+    assert_eq!(listing(), vec!["model.joblib"]);
+
+    // Default output name, then refusal to overwrite it.
+    assert_eq!(
+        run_in(d, &["patch", "model.joblib", "--set", "n_jobs=null"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(listing(), vec!["model.joblib", "model.patched.joblib"]);
+    let out = run_in(d, &["patch", "model.joblib", "--set", "n_jobs=null"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
+    assert_eq!(
+        std::fs::read(&model).unwrap(),
+        original,
+        "the input is never written"
+    );
+
+    // In place: a backup with the original bytes.
+    let out = run_in(
+        d,
+        &[
+            "patch",
+            "model.joblib",
+            "--fix",
+            "--in-place",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["edits"][0]["sklearn_path"], "preprocessor__n_jobs");
+    assert_eq!(report["edits"][0]["old"], 14);
+    assert!(report["edits"][0]["new"].is_null());
+    assert_eq!(std::fs::read(d.join("model.joblib.bak")).unwrap(), original);
+    assert_ne!(std::fs::read(&model).unwrap(), original);
+    assert_eq!(
+        listing(),
+        vec!["model.joblib", "model.joblib.bak", "model.patched.joblib"]
+    );
+}
+
+#[test]
+fn diffing_an_input_and_its_patched_output_lists_exactly_the_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("fixed.joblib");
+    let input = common::fixture("credit_ct_xgb.joblib");
+    let out = run_in(
+        &common::root(),
+        &[
+            "patch",
+            input.to_str().unwrap(),
+            "--fix",
+            "-o",
+            out_path.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut edited: Vec<String> = report["edits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["raw_path"].as_str().unwrap().to_string())
+        .collect();
+    edited.sort();
+    let out = run_in(
+        &common::root(),
+        &[
+            "diff",
+            input.to_str().unwrap(),
+            out_path.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let diff: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut changed: Vec<String> = diff["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["raw_path"].as_str().unwrap().to_string())
+        .collect();
+    changed.sort();
+    assert_eq!(changed, edited);
+    for kind in ["estimators", "arrays", "globals"] {
+        assert!(
+            diff[kind].as_array().unwrap().is_empty(),
+            "{kind}: {}",
+            diff[kind]
+        );
+    }
+    let out = run_in(
+        &common::root(),
+        &["diff", input.to_str().unwrap(), input.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
+
+// ---- invariants, in process ---------------------------------------------------------
+
+/// Records the memo opcodes (kind and explicit index) in order.
+#[derive(Default)]
+struct MemoOps(Vec<(&'static str, i64)>);
+
+impl Visitor for MemoOps {
+    fn op(&mut self, _: usize, _: bool, op: &Op<'_>) {
+        if matches!(
+            op.code,
+            Opcode::Memoize | Opcode::BinPut | Opcode::LongBinPut | Opcode::Put
+        ) {
+            let index = match op.arg {
+                Arg::Int(i) => i,
+                Arg::Line(l) => String::from_utf8_lossy(l).parse().unwrap_or(-1),
+                _ => -1,
+            };
+            self.0.push((op.code.name(), index));
+        }
+    }
+}
+
+struct Patched {
+    input: Vec<u8>,
+    output: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn apply(file: &str, choose: &dyn Fn(&[Setting]) -> Vec<Edit>) -> Patched {
+    let path = common::fixture(file);
+    let artifact = inspection::open(&path, &mut |_| {}).unwrap();
+    let mut recorder = Recorder::default();
+    let graph = inspection::parse(&path, &artifact, &mut recorder).unwrap();
+    let layout = recorder.0.from_streams(&graph.streams);
+    let insp = inspection::build(&path, &artifact, &graph);
+    let edits = choose(&insp.view.settings);
+    let splices = patch::splices(artifact.bytes(), &layout, &edits).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join(file);
+    let tmp = patch::write(&path, &artifact, &splices, &output, &mut |_| {}).unwrap();
+    tmp.persist(&output).unwrap();
+    Patched {
+        input: artifact.bytes().to_vec(),
+        output,
+        _dir: dir,
+    }
+}
+
+fn decoded(path: &Path) -> Vec<u8> {
+    inspection::open(path, &mut |_| {})
+        .unwrap()
+        .bytes()
+        .to_vec()
+}
+
+#[test]
+fn zero_edits_write_the_input_back_byte_for_byte() {
+    for file in model_fixtures() {
+        let p = apply(&file, &|_| Vec::new());
+        assert_eq!(
+            std::fs::read(&p.output).unwrap(),
+            std::fs::read(common::fixture(&file)).unwrap(),
+            "{file}"
+        );
+    }
+}
+
+fn patchable(s: &Setting) -> bool {
+    match s.location {
+        Location::Attribute | Location::ParamsDict => s.name != "_n_threads",
+        Location::XgboostConfig | Location::LightgbmModelText => s.blob.is_some(),
+        Location::BoosterParams => true,
+    }
+}
+
+fn any_value(in_blob: bool) -> BoxedStrategy<SettingValue> {
+    if in_blob {
+        prop_oneof![
+            (0i64..100000).prop_map(SettingValue::Int),
+            "[a-z0-9]{0,300}".prop_map(SettingValue::Str)
+        ]
+        .boxed()
+    } else {
+        prop_oneof![
+            Just(SettingValue::None),
+            any::<bool>().prop_map(SettingValue::Bool),
+            any::<i64>().prop_map(SettingValue::Int),
+            (-1i64..300).prop_map(SettingValue::Int),
+            (-1e6f64..1e6).prop_map(SettingValue::Float),
+            "[a-z]{0,300}".prop_map(SettingValue::Str),
+        ]
+        .boxed()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Random edits keep every frame length right (the strict lexer rejects anything
+    /// else), the memo opcodes unchanged, every joblib array aligned, and read back.
+    #[test]
+    fn random_edits_keep_the_invariants(
+        which in 0usize..7,
+        picks in proptest::collection::vec((any::<prop::sample::Index>(), any_value(false), any_value(true)), 1..6),
+    ) {
+        let file = ["credit_ct_xgb.joblib", "credit_ct_xgb.p5.pkl", "ct_logreg.p0.pkl", "ct_logreg.p2.pkl",
+                    "lgbm.joblib", "featureunion_forest.joblib", "ct_logreg.joblib.gz"][which];
+        let chosen = std::cell::RefCell::new(Vec::new());
+        let p = apply(file, &|settings| {
+            let candidates: Vec<&Setting> = settings.iter().filter(|s| patchable(s)).collect();
+            let mut edits: Vec<Edit> = Vec::new();
+            for (index, plain, in_blob) in &picks {
+                let s = candidates[index.index(candidates.len())];
+                if edits.iter().any(|e| e.setting.offset == s.offset) {
+                    continue;
+                }
+                let new = if s.blob.is_some() { in_blob.clone() } else { plain.clone() };
+                edits.push(Edit { setting: s.clone(), new });
+            }
+            *chosen.borrow_mut() = edits.clone();
+            edits
+        });
+        let output = decoded(&p.output);
+        // Frames and structure: the output parses to the end with the strict lexer.
+        let mut memo_after = MemoOps::default();
+        artifact::pickle::parse(&output, &mut memo_after).unwrap();
+        let mut memo_before = MemoOps::default();
+        artifact::pickle::parse(&p.input, &mut memo_before).unwrap();
+        // Invariant 4, with the POPs our memoized replacements add between them.
+        prop_assert_eq!(&memo_before.0, &memo_after.0);
+        // Invariant 6: every inline array starts on its alignment.
+        let mut recorder = Recorder::default();
+        artifact::pickle::parse(&output, &mut recorder).unwrap();
+        for array in &recorder.0.arrays {
+            if let Some(a) = array.alignment {
+                prop_assert_eq!(array.data.offset % a, 0);
+            }
+        }
+        // Each edited value reads back.
+        let after = inspection::read(&p.output, &mut |_| {}).unwrap();
+        for e in chosen.borrow().iter() {
+            let found = after.view.settings.iter().find(|s| s.raw_path == e.setting.raw_path && s.name == e.setting.name);
+            let value = found.map(|s| s.value.clone());
+            let expected = match (&e.new, &e.setting.location) {
+                (SettingValue::Int(n), Location::XgboostConfig) => SettingValue::Str(n.to_string()),
+                (SettingValue::Str(s), Location::LightgbmModelText) => s.parse::<i64>().map(SettingValue::Int).unwrap_or(SettingValue::Str(s.clone())),
+                (other, _) => other.clone(),
+            };
+            let same = match (&value, &expected) {
+                (Some(SettingValue::Float(a)), SettingValue::Float(b)) => a.to_bits() == b.to_bits(),
+                _ => value.as_ref() == Some(&expected),
+            };
+            prop_assert!(same, "{}: {:?} != {:?}", e.setting.raw_path, value, expected);
+        }
+    }
+}
