@@ -4,6 +4,7 @@
   (numpy pickles it in-band as one BYTEARRAY8).
 - text_pipeline.pkl: Pipeline[TfidfVectorizer, LogisticRegression] fitted on synthetic
   documents with a 1.3 M-term vocabulary: about 42 MB of small opcodes.
+- big_pipeline.joblib: a ColumnTransformer(n_jobs=14) pipeline holding a 2 GiB array, for patch.
 - small/: 500 small artifacts (the committed fixtures, copied), for `check` on a folder.
 """
 
@@ -39,6 +40,25 @@ def text_pipeline(path):
         pickle.dump(model, f, protocol=5)
 
 
+def big_joblib(path):
+    """Pipeline[ColumnTransformer(n_jobs=14), LogisticRegression] whose coef_ is a 2 GiB array."""
+    import joblib
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.RandomState(0)
+    df = pd.DataFrame(rng.normal(size=(50, 3)), columns=["a", "b", "c"])
+    model = Pipeline([
+        ("preprocessor", ColumnTransformer([("num", StandardScaler(), ["a", "b", "c"])], n_jobs=14)),
+        ("clf", LogisticRegression()),
+    ]).fit(df, rng.randint(0, 2, size=50))
+    model.steps[1][1].coef_ = np.zeros((1, 2**28))
+    joblib.dump(model, path)
+
+
 def small_folder(path):
     """500 small artifacts: the committed fixtures, copied over and over."""
     import shutil
@@ -53,7 +73,8 @@ def small_folder(path):
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    for name, make in [("big_array.p5.pkl", big_array), ("text_pipeline.pkl", text_pipeline)]:
+    for name, make in [("big_array.p5.pkl", big_array), ("text_pipeline.pkl", text_pipeline),
+                       ("big_pipeline.joblib", big_joblib)]:
         path = os.path.join(OUT, name)
         if not os.path.exists(path):
             print(f"building {path}", file=sys.stderr)
