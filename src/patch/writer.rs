@@ -130,7 +130,10 @@ impl Sink for RawSink {
             return Ok(());
         }
         let mut start = start;
-        if end - start > 16 * PAGE && start % PAGE == self.written % PAGE && start % PAGE != 0 {
+        if end - start > 16 * PAGE
+            && start % PAGE == self.written % PAGE
+            && !start.is_multiple_of(PAGE)
+        {
             let head = PAGE - start % PAGE;
             self.kernel_copy(start, start + head)?;
             start += head;
