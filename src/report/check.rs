@@ -78,7 +78,10 @@ pub fn render(report: &CheckReport, color: bool) -> String {
                 details.push(format!("at {raw}"));
             }
             if let Some(fix) = &f.fix {
-                details.push(format!("fix: set {}={}", fix.path, fix.value));
+                details.push(format!(
+                    "fix: set {}={} (artifact patch --fix)",
+                    fix.path, fix.value
+                ));
             }
             if !details.is_empty() {
                 let _ = writeln!(out, "    {}", details.join("; "));
