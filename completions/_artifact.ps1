@@ -30,6 +30,7 @@ Register-ArgumentCompleter -Native -CommandName 'artifact' -ScriptBlock {
             [CompletionResult]::new('dis', 'dis', [CompletionResultType]::ParameterValue, 'List the opcodes of an artifact, like Python''s pickletools.dis, including joblib arrays and nested streams.')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'The CI gate: check artifacts and folders against the rules.')
             [CompletionResult]::new('patch', 'patch', [CompletionResultType]::ParameterValue, 'Rewrite settings in the byte stream, without executing the artifact.')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Prove a repair: load both artifacts in isolated Python children, compare outputs on a sample, and measure what each costs at runtime.')
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'What differs between two artifacts, as settings and objects, not bytes.')
             [CompletionResult]::new('rule', 'rule', [CompletionResultType]::ParameterValue, 'Show a rule''s documentation, or list every rule.')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented starter artifact.toml in the current folder')
@@ -80,6 +81,13 @@ Register-ArgumentCompleter -Native -CommandName 'artifact' -ScriptBlock {
             [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'With --fix: an explicit thread count instead of the library default (--jobs 1)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write [default: NAME.patched.EXT beside the input]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write [default: NAME.patched.EXT beside the input]')
+            [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'After writing, verify the output against the input on this sample (see `artifact verify`; its --python, --rows, --tolerance and --trust apply)')
+            [CompletionResult]::new('--data', '--data', [CompletionResultType]::ParameterName, 'Sample data: CSV (with a header), Parquet, or .npy')
+            [CompletionResult]::new('--python', '--python', [CompletionResultType]::ParameterName, 'The Python to run [default: ARTIFACT_PYTHON, $VIRTUAL_ENV/bin/python, python3]')
+            [CompletionResult]::new('--rows', '--rows', [CompletionResultType]::ParameterName, 'Use only the first N rows of the sample (0: all)')
+            [CompletionResult]::new('--tolerance', '--tolerance', [CompletionResultType]::ParameterName, 'Accept float differences up to T (absolute or relative); labels must still match')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Kill a child (with its whole process tree) after this many seconds')
+            [CompletionResult]::new('--memory-limit', '--memory-limit', [CompletionResultType]::ParameterName, 'Address-space limit for each child ("8 GiB")')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format of the report')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour in human output')
             [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'Apply every autofix the rules offer (n_jobs to None, XGBoost''s booster threads to "0", KMeans'' _n_threads to 1, GPU settings to their CPU values)')
@@ -87,6 +95,23 @@ Register-ArgumentCompleter -Native -CommandName 'artifact' -ScriptBlock {
             [CompletionResult]::new('--no-backup', '--no-backup', [CompletionResultType]::ParameterName, 'With --in-place: keep no backup')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Overwrite an existing output (or backup) file')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the edits without writing anything')
+            [CompletionResult]::new('--trust', '--trust', [CompletionResultType]::ParameterName, 'Run artifacts even when the static scan has security findings')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'artifact;verify' {
+            [CompletionResult]::new('--data', '--data', [CompletionResultType]::ParameterName, 'Sample data: CSV (with a header), Parquet, or .npy')
+            [CompletionResult]::new('--python', '--python', [CompletionResultType]::ParameterName, 'The Python to run [default: ARTIFACT_PYTHON, $VIRTUAL_ENV/bin/python, python3]')
+            [CompletionResult]::new('--rows', '--rows', [CompletionResultType]::ParameterName, 'Use only the first N rows of the sample (0: all)')
+            [CompletionResult]::new('--tolerance', '--tolerance', [CompletionResultType]::ParameterName, 'Accept float differences up to T (absolute or relative); labels must still match')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Kill a child (with its whole process tree) after this many seconds')
+            [CompletionResult]::new('--memory-limit', '--memory-limit', [CompletionResultType]::ParameterName, 'Address-space limit for each child ("8 GiB")')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour in human output')
+            [CompletionResult]::new('--trust', '--trust', [CompletionResultType]::ParameterName, 'Run artifacts even when the static scan has security findings')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -134,6 +159,7 @@ Register-ArgumentCompleter -Native -CommandName 'artifact' -ScriptBlock {
             [CompletionResult]::new('dis', 'dis', [CompletionResultType]::ParameterValue, 'List the opcodes of an artifact, like Python''s pickletools.dis, including joblib arrays and nested streams.')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'The CI gate: check artifacts and folders against the rules.')
             [CompletionResult]::new('patch', 'patch', [CompletionResultType]::ParameterValue, 'Rewrite settings in the byte stream, without executing the artifact.')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Prove a repair: load both artifacts in isolated Python children, compare outputs on a sample, and measure what each costs at runtime.')
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'What differs between two artifacts, as settings and objects, not bytes.')
             [CompletionResult]::new('rule', 'rule', [CompletionResultType]::ParameterValue, 'Show a rule''s documentation, or list every rule.')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented starter artifact.toml in the current folder')
@@ -151,6 +177,9 @@ Register-ArgumentCompleter -Native -CommandName 'artifact' -ScriptBlock {
             break
         }
         'artifact;help;patch' {
+            break
+        }
+        'artifact;help;verify' {
             break
         }
         'artifact;help;diff' {

@@ -43,6 +43,9 @@ _artifact() {
             artifact,rule)
                 cmd="artifact__subcmd__rule"
                 ;;
+            artifact,verify)
+                cmd="artifact__subcmd__verify"
+                ;;
             artifact__subcmd__help,check)
                 cmd="artifact__subcmd__help__subcmd__check"
                 ;;
@@ -70,6 +73,9 @@ _artifact() {
             artifact__subcmd__help,rule)
                 cmd="artifact__subcmd__help__subcmd__rule"
                 ;;
+            artifact__subcmd__help,verify)
+                cmd="artifact__subcmd__help__subcmd__verify"
+                ;;
             *)
                 ;;
         esac
@@ -77,7 +83,7 @@ _artifact() {
 
     case "${cmd}" in
         artifact)
-            opts="-h -V --color --help --version inspect dis check patch diff rule init completions help"
+            opts="-h -V --color --help --version inspect dis check patch verify diff rule init completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -203,7 +209,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__help)
-            opts="inspect dis check patch diff rule init completions help"
+            opts="inspect dis check patch verify diff rule init completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -342,6 +348,20 @@ _artifact() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        artifact__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         artifact__subcmd__init)
             opts="-h -V --force --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -383,7 +403,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__patch)
-            opts="-o -h -V --set --fix --jobs --output --in-place --no-backup --force --dry-run --format --color --help --version"
+            opts="-o -h -V --set --fix --jobs --output --in-place --no-backup --force --dry-run --verify --data --python --rows --tolerance --timeout --memory-limit --trust --format --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -402,6 +422,34 @@ _artifact() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --verify)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --python)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rows)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tolerance)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --memory-limit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -427,6 +475,52 @@ _artifact() {
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        artifact__subcmd__verify)
+            opts="-h -V --data --python --rows --tolerance --timeout --memory-limit --trust --format --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --python)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rows)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tolerance)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --memory-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0

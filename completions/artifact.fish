@@ -33,6 +33,7 @@ complete -c artifact -n "__fish_artifact_needs_command" -f -a "inspect" -d 'Show
 complete -c artifact -n "__fish_artifact_needs_command" -f -a "dis" -d 'List the opcodes of an artifact, like Python\'s pickletools.dis, including joblib arrays and nested streams.'
 complete -c artifact -n "__fish_artifact_needs_command" -f -a "check" -d 'The CI gate: check artifacts and folders against the rules.'
 complete -c artifact -n "__fish_artifact_needs_command" -f -a "patch" -d 'Rewrite settings in the byte stream, without executing the artifact.'
+complete -c artifact -n "__fish_artifact_needs_command" -f -a "verify" -d 'Prove a repair: load both artifacts in isolated Python children, compare outputs on a sample, and measure what each costs at runtime.'
 complete -c artifact -n "__fish_artifact_needs_command" -f -a "diff" -d 'What differs between two artifacts, as settings and objects, not bytes.'
 complete -c artifact -n "__fish_artifact_needs_command" -f -a "rule" -d 'Show a rule\'s documentation, or list every rule.'
 complete -c artifact -n "__fish_artifact_needs_command" -f -a "init" -d 'Write a commented starter artifact.toml in the current folder'
@@ -77,6 +78,13 @@ complete -c artifact -n "__fish_artifact_using_subcommand check" -s V -l version
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l set -d 'A setting and its new value: a bare attribute (n_jobs: everywhere it is set), a sklearn path (preprocessor__n_jobs, xgboost__booster.nthread) or a raw path. VALUE is null, true, false, a number or a quoted string. Repeatable' -r
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l jobs -d 'With --fix: an explicit thread count instead of the library default (--jobs 1)' -r
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -s o -l output -d 'Where to write [default: NAME.patched.EXT beside the input]' -r -F
+complete -c artifact -n "__fish_artifact_using_subcommand patch" -l verify -d 'After writing, verify the output against the input on this sample (see `artifact verify`; its --python, --rows, --tolerance and --trust apply)' -r -F
+complete -c artifact -n "__fish_artifact_using_subcommand patch" -l data -d 'Sample data: CSV (with a header), Parquet, or .npy' -r -F
+complete -c artifact -n "__fish_artifact_using_subcommand patch" -l python -d 'The Python to run [default: ARTIFACT_PYTHON, $VIRTUAL_ENV/bin/python, python3]' -r -F
+complete -c artifact -n "__fish_artifact_using_subcommand patch" -l rows -d 'Use only the first N rows of the sample (0: all)' -r
+complete -c artifact -n "__fish_artifact_using_subcommand patch" -l tolerance -d 'Accept float differences up to T (absolute or relative); labels must still match' -r
+complete -c artifact -n "__fish_artifact_using_subcommand patch" -l timeout -d 'Kill a child (with its whole process tree) after this many seconds' -r
+complete -c artifact -n "__fish_artifact_using_subcommand patch" -l memory-limit -d 'Address-space limit for each child ("8 GiB")' -r
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l format -d 'Output format of the report' -r -f -a "human\t'Tables and trees for people'
 json\t'Machine-readable JSON (see docs/json.md for the schema)'"
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
@@ -87,8 +95,23 @@ complete -c artifact -n "__fish_artifact_using_subcommand patch" -l in-place -d 
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l no-backup -d 'With --in-place: keep no backup'
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l force -d 'Overwrite an existing output (or backup) file'
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l dry-run -d 'Print the edits without writing anything'
+complete -c artifact -n "__fish_artifact_using_subcommand patch" -l trust -d 'Run artifacts even when the static scan has security findings'
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -s V -l version -d 'Print version'
+complete -c artifact -n "__fish_artifact_using_subcommand verify" -l data -d 'Sample data: CSV (with a header), Parquet, or .npy' -r -F
+complete -c artifact -n "__fish_artifact_using_subcommand verify" -l python -d 'The Python to run [default: ARTIFACT_PYTHON, $VIRTUAL_ENV/bin/python, python3]' -r -F
+complete -c artifact -n "__fish_artifact_using_subcommand verify" -l rows -d 'Use only the first N rows of the sample (0: all)' -r
+complete -c artifact -n "__fish_artifact_using_subcommand verify" -l tolerance -d 'Accept float differences up to T (absolute or relative); labels must still match' -r
+complete -c artifact -n "__fish_artifact_using_subcommand verify" -l timeout -d 'Kill a child (with its whole process tree) after this many seconds' -r
+complete -c artifact -n "__fish_artifact_using_subcommand verify" -l memory-limit -d 'Address-space limit for each child ("8 GiB")' -r
+complete -c artifact -n "__fish_artifact_using_subcommand verify" -l format -d 'Output format' -r -f -a "human\t'Tables and trees for people'
+json\t'Machine-readable JSON (see docs/json.md for the schema)'"
+complete -c artifact -n "__fish_artifact_using_subcommand verify" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c artifact -n "__fish_artifact_using_subcommand verify" -l trust -d 'Run artifacts even when the static scan has security findings'
+complete -c artifact -n "__fish_artifact_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c artifact -n "__fish_artifact_using_subcommand verify" -s V -l version -d 'Print version'
 complete -c artifact -n "__fish_artifact_using_subcommand diff" -l format -d 'Output format' -r -f -a "human\t'Tables and trees for people'
 json\t'Machine-readable JSON (see docs/json.md for the schema)'"
 complete -c artifact -n "__fish_artifact_using_subcommand diff" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
@@ -115,12 +138,13 @@ always\t''
 never\t''"
 complete -c artifact -n "__fish_artifact_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch diff rule init completions help" -f -a "inspect" -d 'Show what is inside an artifact: container, estimators, settings, arrays, globals.'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch diff rule init completions help" -f -a "dis" -d 'List the opcodes of an artifact, like Python\'s pickletools.dis, including joblib arrays and nested streams.'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch diff rule init completions help" -f -a "check" -d 'The CI gate: check artifacts and folders against the rules.'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch diff rule init completions help" -f -a "patch" -d 'Rewrite settings in the byte stream, without executing the artifact.'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch diff rule init completions help" -f -a "diff" -d 'What differs between two artifacts, as settings and objects, not bytes.'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch diff rule init completions help" -f -a "rule" -d 'Show a rule\'s documentation, or list every rule.'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch diff rule init completions help" -f -a "init" -d 'Write a commented starter artifact.toml in the current folder'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch diff rule init completions help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish) to standard output'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch diff rule init completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions help" -f -a "inspect" -d 'Show what is inside an artifact: container, estimators, settings, arrays, globals.'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions help" -f -a "dis" -d 'List the opcodes of an artifact, like Python\'s pickletools.dis, including joblib arrays and nested streams.'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions help" -f -a "check" -d 'The CI gate: check artifacts and folders against the rules.'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions help" -f -a "patch" -d 'Rewrite settings in the byte stream, without executing the artifact.'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions help" -f -a "verify" -d 'Prove a repair: load both artifacts in isolated Python children, compare outputs on a sample, and measure what each costs at runtime.'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions help" -f -a "diff" -d 'What differs between two artifacts, as settings and objects, not bytes.'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions help" -f -a "rule" -d 'Show a rule\'s documentation, or list every rule.'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions help" -f -a "init" -d 'Write a commented starter artifact.toml in the current folder'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish) to standard output'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -74,6 +74,23 @@ pub enum Command {
     #[command(verbatim_doc_comment)]
     Patch(PatchArgs),
 
+    /// Prove a repair: load both artifacts in isolated Python children, compare outputs on a
+    /// sample, and measure what each costs at runtime.
+    ///
+    /// Both files are scanned first; any security finding refuses the run unless --trust.
+    /// Each is loaded with an unpickler restricted to the globals the scan listed. Outputs
+    /// of predict, predict_proba, decision_function, transform and score_samples are
+    /// computed with parallelism pinned to one worker and compared by SHA-256; then each
+    /// runs unpinned, as production would, for load time, latency, peak memory, child
+    /// processes and threads. Exit 0 identical (or within --tolerance), 1 different or an
+    /// artifact failed (crash, exception, timeout), 2 refused or unusable Python.
+    ///
+    /// Examples:
+    ///   artifact verify model.joblib model.patched.joblib --data sample.csv
+    ///   artifact verify a.pkl b.pkl --data X.npy --rows 1000 --tolerance 1e-12
+    #[command(verbatim_doc_comment)]
+    Verify(VerifyArgs),
+
     /// What differs between two artifacts, as settings and objects, not bytes.
     ///
     /// Compares settings (by raw path), estimators (class at each path), arrays (shape,
@@ -254,7 +271,64 @@ pub struct PatchArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// After writing, verify the output against the input on this sample (see
+    /// `artifact verify`; its --python, --rows, --tolerance and --trust apply).
+    #[arg(long, value_name = "SAMPLE", conflicts_with = "dry_run")]
+    pub verify: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub verify_options: VerifyOptions,
+
     /// Output format of the report.
+    #[arg(long, value_enum, default_value_t = Format::Human, alias = "output-format")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct VerifyOptions {
+    /// Sample data: CSV (with a header), Parquet, or .npy.
+    #[arg(long, value_name = "SAMPLE")]
+    pub data: Option<PathBuf>,
+
+    /// The Python to run [default: ARTIFACT_PYTHON, $VIRTUAL_ENV/bin/python, python3].
+    #[arg(long, value_name = "PY")]
+    pub python: Option<PathBuf>,
+
+    /// Use only the first N rows of the sample (0: all).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub rows: usize,
+
+    /// Accept float differences up to T (absolute or relative); labels must still match.
+    #[arg(long, value_name = "T")]
+    pub tolerance: Option<f64>,
+
+    /// Kill a child (with its whole process tree) after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub timeout: u64,
+
+    /// Address-space limit for each child ("8 GiB").
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
+
+    /// Run artifacts even when the static scan has security findings.
+    #[arg(long)]
+    pub trust: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The original artifact.
+    #[arg(value_name = "ORIGINAL")]
+    pub original: PathBuf,
+
+    /// The artifact to compare with it (the repaired one).
+    #[arg(value_name = "CANDIDATE")]
+    pub candidate: PathBuf,
+
+    #[command(flatten)]
+    pub options: VerifyOptions,
+
+    /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human, alias = "output-format")]
     pub format: Format,
 }

@@ -14,3 +14,4 @@ pub mod patch;
 pub mod pickle;
 pub mod report;
 pub mod rules;
+pub mod verify;

@@ -8,6 +8,7 @@ mod init;
 mod inspect;
 mod patch;
 mod rule;
+pub(crate) mod verify;
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -41,6 +42,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rule(args) => rule::run(&args),
         Command::Patch(args) => patch::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Verify(args) => verify::run(&args),
         Command::Init(args) => init::run(&args),
         Command::Completions(args) => completions::run(&args),
     }

@@ -19,6 +19,9 @@ pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
     if args.set.is_empty() && !args.fix {
         bail!("nothing to do: give --set KEY=VALUE (for example --set n_jobs=null) or --fix");
     }
+    if args.verify.is_some() && args.in_place && args.no_backup {
+        bail!("--verify compares with the original: drop --no-backup");
+    }
     let input = &args.file;
     let artifact = inspection::open(input, &mut |_| {})?;
     let mut recorder = Recorder::default();
@@ -110,6 +113,22 @@ pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
             target.display(),
             edits.len(),
             if edits.len() == 1 { "" } else { "s" }
+        );
+    }
+    if let Some(sample) = &args.verify {
+        let mut options = args.verify_options.clone();
+        options.data = Some(sample.clone());
+        // In place, the original now lives in the backup.
+        let original = if args.in_place {
+            backup_path(input)
+        } else {
+            input.clone()
+        };
+        return crate::commands::verify::verify_and_report(
+            &original,
+            &target,
+            &options,
+            args.format,
         );
     }
     Ok(ExitCode::from(EXIT_OK))

@@ -1,0 +1,223 @@
+//! `artifact verify`: run the comparison and render it.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::anyhow;
+use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, TableComponent, presets};
+use serde_json::json;
+
+use crate::cli::{Format, VerifyArgs, VerifyOptions};
+use crate::commands::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
+use crate::config::parse_size;
+use crate::report::human_bytes;
+use crate::verify::{self, Profile, Report, Verdict};
+
+pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
+    verify_and_report(&args.original, &args.candidate, &args.options, args.format)
+}
+
+/// Shared with `patch --verify`.
+pub fn verify_and_report(
+    original: &Path,
+    candidate: &Path,
+    o: &VerifyOptions,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
+    let data = o
+        .data
+        .clone()
+        .ok_or_else(|| anyhow!("give a sample with --data (CSV, Parquet or .npy)"))?;
+    let options = verify::Options {
+        python: o.python.clone(),
+        data,
+        rows: o.rows,
+        tolerance: o.tolerance,
+        limits: verify::Limits {
+            timeout: Duration::from_secs(o.timeout),
+            memory: o
+                .memory_limit
+                .as_deref()
+                .map(parse_size)
+                .transpose()
+                .map_err(|e| anyhow!("--memory-limit: {e}"))?,
+        },
+        trust: o.trust,
+    };
+    let report = match verify::verify(original, candidate, &options) {
+        Ok(r) => r,
+        Err(e) if e.downcast_ref::<verify::Refusal>().is_some() => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(EXIT_ERROR));
+        }
+        Err(e) => return Err(e),
+    };
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &document(&report))?;
+            writeln!(out)?;
+        }
+        Format::Human => write!(out, "{}", human(&report))?,
+    }
+    Ok(ExitCode::from(match report.verdict {
+        Verdict::Identical | Verdict::WithinTolerance => EXIT_OK,
+        Verdict::Different | Verdict::Failed => EXIT_FINDINGS,
+    }))
+}
+
+fn profile_json(p: &Profile) -> serde_json::Value {
+    let runtime = p.runtime.as_ref();
+    json!({
+        "path": p.path,
+        "class": p.class,
+        "load_seconds": p.load_seconds,
+        "peak_rss_bytes": runtime.map(|r| r.peak_rss),
+        "max_child_processes": runtime.map(|r| r.max_children),
+        "max_threads": runtime.map(|r| r.max_threads),
+        "failure": p.failure,
+        "stderr_tail": if p.failure.is_some() { Some(&p.equivalence.stderr_tail) } else { None },
+        "methods": p.methods.iter().map(|(name, m)| (name.clone(), json!({
+            "sha256": m.sha256,
+            "seconds": m.seconds,
+            "error": m.error,
+        }))).collect::<serde_json::Map<_, _>>(),
+    })
+}
+
+fn document(r: &Report) -> serde_json::Value {
+    json!({
+        "schema_version": 1,
+        "verdict": r.verdict.name(),
+        "artifacts": [profile_json(&r.original), profile_json(&r.candidate)],
+        "differences": r.differences.iter().map(|(m, d)| (m.clone(), json!({
+            "incompatible": d.incompatible,
+            "rows": d.rows,
+            "rows_differing": d.rows_differing,
+            "max_abs": d.max_abs,
+            "max_rel": d.max_rel,
+            "within_tolerance": d.within_tolerance,
+        }))).collect::<serde_json::Map<_, _>>(),
+    })
+}
+
+fn table() -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::NOTHING)
+        .set_style(TableComponent::HeaderLines, '─')
+        .set_style(TableComponent::MiddleHeaderIntersections, '─')
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .force_no_tty();
+    t
+}
+
+fn human(r: &Report) -> String {
+    let mut out = String::new();
+    for p in [&r.original, &r.candidate] {
+        if let Some(why) = &p.failure {
+            out.push_str(&format!("{}: could not be verified: {why}\n", p.path));
+            let tail = p
+                .runtime
+                .as_ref()
+                .map_or(&p.equivalence.stderr_tail, |rt| &rt.stderr_tail);
+            for line in tail
+                .lines()
+                .rev()
+                .take(6)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+            {
+                out.push_str(&format!("    {line}\n"));
+            }
+        }
+    }
+    if r.verdict != Verdict::Failed {
+        let mut outputs = table();
+        outputs.set_header(vec![
+            "method",
+            "outputs (pinned to one worker)",
+            "rows differing",
+            "max abs",
+            "max rel",
+        ]);
+        for (name, m) in &r.original.methods {
+            let d = r.differences.get(name);
+            let status = match (d, &m.sha256) {
+                (None, Some(h)) => format!("identical  sha256 {}", &h[..12]),
+                (None, None) => "raised in both, alike".into(),
+                (Some(d), _) if d.incompatible.is_some() => {
+                    format!("DIFFERENT ({})", d.incompatible.as_deref().unwrap_or(""))
+                }
+                (Some(d), _) if d.within_tolerance => "within tolerance".into(),
+                (Some(_), _) => "DIFFERENT".into(),
+            };
+            let num = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x:.3e}"));
+            outputs.add_row(vec![
+                Cell::new(name),
+                Cell::new(status),
+                Cell::new(d.map_or(String::new(), |d| {
+                    format!("{} of {}", d.rows_differing, d.rows)
+                })),
+                Cell::new(num(d.and_then(|d| d.max_abs))),
+                Cell::new(num(d.and_then(|d| d.max_rel))),
+            ]);
+        }
+        out.push_str(&format!("{outputs}\n\n"));
+    }
+    let mut runtime = table();
+    runtime.set_header(vec!["runtime (unpinned)", "original", "candidate"]);
+    let cell = |p: &Profile, f: &dyn Fn(&Profile) -> Option<String>| {
+        Cell::new(f(p).unwrap_or_else(|| "-".into())).set_alignment(CellAlignment::Right)
+    };
+    type Measure = fn(&Profile) -> Option<String>;
+    let rows: [(&str, Measure); 4] = [
+        ("load", |p| p.load_seconds.map(|s| format!("{s:.3} s"))),
+        ("peak RSS (process tree)", |p| {
+            p.runtime.as_ref().map(|r| human_bytes(r.peak_rss))
+        }),
+        ("most child processes", |p| {
+            p.runtime.as_ref().map(|r| r.max_children.to_string())
+        }),
+        ("most threads", |p| {
+            p.runtime.as_ref().map(|r| r.max_threads.to_string())
+        }),
+    ];
+    for (label, f) in rows {
+        runtime.add_row(vec![
+            Cell::new(label),
+            cell(&r.original, &f),
+            cell(&r.candidate, &f),
+        ]);
+    }
+    for name in r.original.methods.keys() {
+        let secs = |p: &Profile| {
+            p.methods
+                .get(name)
+                .and_then(|m| m.seconds)
+                .map(|s| format!("{s:.3} s"))
+        };
+        runtime.add_row(vec![
+            Cell::new(name),
+            cell(&r.original, &secs),
+            cell(&r.candidate, &secs),
+        ]);
+    }
+    out.push_str(&format!("{runtime}\n\n"));
+    out.push_str(&match r.verdict {
+        Verdict::Identical => "Verified: every output is identical.\n".to_string(),
+        Verdict::WithinTolerance => {
+            "Verified within the tolerance: labels identical, floats within it.\n".to_string()
+        }
+        Verdict::Different => format!(
+            "NOT verified: {} method(s) give different outputs.\n",
+            r.differences.len()
+        ),
+        Verdict::Failed => {
+            "NOT verified: an artifact could not be loaded or run (see above).\n".to_string()
+        }
+    });
+    out
+}

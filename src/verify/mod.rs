@@ -1,0 +1,391 @@
+//! `artifact verify`: the one place artifacts are executed, so it is done with care.
+//!
+//! Both artifacts are scanned statically first; any SEC finding refuses the run unless
+//! the user trusts the files. Each artifact is then loaded by an embedded Python harness
+//! in its own isolated child ([`child`]), with an unpickler restricted to the globals the
+//! scan listed: once with parallelism pinned to one worker, for outputs whose hashes are
+//! compared here; once unpinned, as production runs it, for timings, memory, processes
+//! and threads.
+
+mod child;
+mod npy;
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+
+pub use child::{Limits, Outcome, Run, signal_name};
+pub use npy::Difference;
+
+use crate::inspection;
+use crate::rules::{self, Finding};
+
+const HARNESS: &str = include_str!("harness.py");
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub python: Option<PathBuf>,
+    pub data: PathBuf,
+    /// Rows of the sample to use (0: all).
+    pub rows: usize,
+    pub tolerance: Option<f64>,
+    pub limits: Limits,
+    pub trust: bool,
+}
+
+/// Why verification did not get to compare outputs.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error(
+        "{path} has security findings; verify executes artifacts, so it refuses (re-run with --trust if you trust the file):\n{findings}"
+    )]
+    Unsafe { path: String, findings: String },
+}
+
+/// One artifact's runs.
+#[derive(Debug)]
+pub struct Profile {
+    pub path: String,
+    /// The pinned run (outputs) and the unpinned run (runtime), when they ran.
+    pub equivalence: Run,
+    pub runtime: Option<Run>,
+    pub load_seconds: Option<f64>,
+    pub class: Option<String>,
+    /// Per method: output hash (pinned run) and seconds (unpinned run).
+    pub methods: BTreeMap<String, MethodResult>,
+    /// Why the artifact could not be verified (crash, timeout, exception).
+    pub failure: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct MethodResult {
+    pub sha256: Option<String>,
+    pub seconds: Option<f64>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every output hash is equal.
+    Identical,
+    /// Float outputs differ within the tolerance; everything else is identical.
+    WithinTolerance,
+    Different,
+    /// An artifact could not be loaded or run: crash, timeout, exception.
+    Failed,
+}
+
+impl Verdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Identical => "identical",
+            Verdict::WithinTolerance => "within-tolerance",
+            Verdict::Different => "different",
+            Verdict::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Report {
+    pub verdict: Verdict,
+    pub original: Profile,
+    pub candidate: Profile,
+    /// Methods whose outputs differ, and how.
+    pub differences: BTreeMap<String, Difference>,
+}
+
+/// Finds Python: `--python`, `ARTIFACT_PYTHON`, `$VIRTUAL_ENV/bin/python`, `python3`.
+pub fn find_python(explicit: Option<&Path>) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.to_path_buf();
+    }
+    if let Some(p) = std::env::var_os("ARTIFACT_PYTHON") {
+        return PathBuf::from(p);
+    }
+    if let Some(venv) = std::env::var_os("VIRTUAL_ENV") {
+        let p = PathBuf::from(venv).join("bin").join("python");
+        if p.exists() {
+            return p;
+        }
+    }
+    PathBuf::from("python3")
+}
+
+/// Checks that Python runs and has what the harness needs.
+fn check_python(python: &Path) -> anyhow::Result<()> {
+    let out = std::process::Command::new(python)
+        .args(["-c", "import numpy, joblib, threadpoolctl"])
+        .output()
+        .map_err(|e| {
+            anyhow!(
+                "cannot run Python at '{}': {e} (give one with --python or ARTIFACT_PYTHON)",
+                python.display()
+            )
+        })?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let missing = stderr
+            .lines()
+            .rev()
+            .find_map(|l| l.strip_prefix("ModuleNotFoundError: No module named "))
+            .map(|m| m.trim_matches('\'').to_string())
+            .unwrap_or_else(|| stderr.trim().to_string());
+        bail!(
+            "the Python at '{}' lacks {missing}: install numpy, joblib and threadpoolctl there (and the model's own libraries), e.g. `{} -m pip install numpy joblib threadpoolctl scikit-learn`",
+            python.display(),
+            python.display()
+        );
+    }
+    Ok(())
+}
+
+/// Scans an artifact statically and returns the globals its loader may import.
+fn scan(path: &Path, trust: bool) -> anyhow::Result<Vec<(String, String)>> {
+    let insp = inspection::read(path, &mut |_| {})?;
+    let findings: Vec<Finding> = rules::check(&insp, &rules::Options::default())
+        .into_iter()
+        .filter(|f| f.code.starts_with("SEC"))
+        .collect();
+    if !findings.is_empty() && !trust {
+        let listed = findings
+            .iter()
+            .map(|f| {
+                format!(
+                    "  {} {} {}{}",
+                    f.code,
+                    f.severity,
+                    f.message,
+                    f.offset
+                        .map(|o| format!(" (offset {o})"))
+                        .unwrap_or_default()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        return Err(Refusal::Unsafe {
+            path: path.display().to_string(),
+            findings: listed,
+        }
+        .into());
+    }
+    Ok(insp
+        .view
+        .globals
+        .iter()
+        .map(|g| (g.module.clone(), g.name.clone()))
+        .collect())
+}
+
+pub fn verify(original: &Path, candidate: &Path, options: &Options) -> anyhow::Result<Report> {
+    let allowed = [
+        scan(original, options.trust)?,
+        scan(candidate, options.trust)?,
+    ];
+    let python = find_python(options.python.as_deref());
+    check_python(&python)?;
+    let work = tempfile::tempdir().context("cannot create a working folder")?;
+    let harness = work.path().join("harness.py");
+    std::fs::write(&harness, HARNESS).context("cannot write the harness")?;
+
+    let mut profiles = Vec::new();
+    for (i, (path, allowed)) in [original, candidate].iter().zip(&allowed).enumerate() {
+        let dir = work.path().join(format!("artifact{i}"));
+        std::fs::create_dir_all(dir.join("equivalence"))?;
+        std::fs::create_dir_all(dir.join("runtime"))?;
+        let allowed_path = dir.join("allowed.json");
+        std::fs::write(&allowed_path, serde_json::to_vec(allowed)?)?;
+        let args = |mode: &str| -> Vec<OsString> {
+            vec![
+                harness.clone().into(),
+                mode.into(),
+                path.canonicalize()
+                    .unwrap_or_else(|_| path.to_path_buf())
+                    .into(),
+                options
+                    .data
+                    .canonicalize()
+                    .unwrap_or_else(|_| options.data.clone())
+                    .into(),
+                options.rows.to_string().into(),
+                dir.join(mode).into(),
+                allowed_path.clone().into(),
+            ]
+        };
+        let equivalence = child::run(&python, &args("equivalence"), options.limits)
+            .with_context(|| format!("cannot start {}", python.display()))?;
+        let mut profile = Profile {
+            path: path.display().to_string(),
+            equivalence,
+            runtime: None,
+            load_seconds: None,
+            class: None,
+            methods: BTreeMap::new(),
+            failure: None,
+        };
+        profile.failure = failure(&profile.equivalence);
+        if profile.failure.is_none() {
+            let runtime = child::run(&python, &args("runtime"), options.limits)?;
+            if let Some(why) = failure(&runtime) {
+                profile.failure = Some(format!("in the unpinned run: {why}"));
+            }
+            profile.runtime = Some(runtime);
+        }
+        collect(&mut profile, &dir)?;
+        profiles.push(profile);
+    }
+    let candidate_profile = profiles.pop().ok_or_else(|| anyhow!("no profile"))?;
+    let original_profile = profiles.pop().ok_or_else(|| anyhow!("no profile"))?;
+
+    let mut differences = BTreeMap::new();
+    let mut verdict = Verdict::Identical;
+    if original_profile.failure.is_some() || candidate_profile.failure.is_some() {
+        verdict = Verdict::Failed;
+    } else {
+        let methods: Vec<String> = original_profile
+            .methods
+            .keys()
+            .chain(candidate_profile.methods.keys())
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for method in methods {
+            let a = original_profile
+                .methods
+                .get(&method)
+                .and_then(|m| m.sha256.clone());
+            let b = candidate_profile
+                .methods
+                .get(&method)
+                .and_then(|m| m.sha256.clone());
+            if a.is_some() && a == b {
+                continue;
+            }
+            let load = |i: usize| -> Option<npy::Array> {
+                let bytes = std::fs::read(
+                    work.path()
+                        .join(format!("artifact{i}/equivalence/{method}.npy")),
+                )
+                .ok()?;
+                npy::read(bytes).ok()
+            };
+            let diff = match (load(0), load(1)) {
+                (Some(x), Some(y)) => npy::compare(&x, &y, options.tolerance),
+                (None, None) => {
+                    // Both raised: the same error is not a difference.
+                    let ea = original_profile
+                        .methods
+                        .get(&method)
+                        .and_then(|m| m.error.clone());
+                    let eb = candidate_profile
+                        .methods
+                        .get(&method)
+                        .and_then(|m| m.error.clone());
+                    if ea == eb {
+                        continue;
+                    }
+                    Difference {
+                        incompatible: Some(format!(
+                            "{} vs {}",
+                            ea.unwrap_or_default(),
+                            eb.unwrap_or_default()
+                        )),
+                        ..Difference::default()
+                    }
+                }
+                _ => Difference {
+                    incompatible: Some(
+                        "one artifact has this method's output, the other raised".into(),
+                    ),
+                    ..Difference::default()
+                },
+            };
+            if diff.within_tolerance && diff.incompatible.is_none() {
+                if verdict == Verdict::Identical {
+                    verdict = Verdict::WithinTolerance;
+                }
+            } else {
+                verdict = Verdict::Different;
+            }
+            differences.insert(method, diff);
+        }
+    }
+    Ok(Report {
+        verdict,
+        original: original_profile,
+        candidate: candidate_profile,
+        differences,
+    })
+}
+
+/// Why a child run failed, if it did.
+fn failure(run: &Run) -> Option<String> {
+    let last = run
+        .stderr_tail
+        .lines()
+        .last()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    match &run.outcome {
+        Outcome::Exited(0) => None,
+        Outcome::Exited(code) => Some(format!(
+            "the child exited with status {code}{}",
+            if last.is_empty() {
+                String::new()
+            } else {
+                format!(": {last}")
+            }
+        )),
+        Outcome::Signaled(signal) => {
+            Some(format!("the child was killed by {}", signal_name(*signal)))
+        }
+        Outcome::TimedOut => Some(format!(
+            "timed out after {:.0} s; its process tree was killed",
+            run.wall.as_secs_f64()
+        )),
+    }
+}
+
+/// Reads the harness's result files and hashes the outputs.
+fn collect(profile: &mut Profile, dir: &Path) -> anyhow::Result<()> {
+    let read = |mode: &str| -> Option<serde_json::Value> {
+        let text = std::fs::read_to_string(dir.join(mode).join("result.json")).ok()?;
+        serde_json::from_str(&text).ok()
+    };
+    if let Some(eq) = read("equivalence") {
+        profile.class = eq["class"].as_str().map(String::from);
+        if let Some(methods) = eq["methods"].as_object() {
+            for (name, m) in methods {
+                let entry = profile.methods.entry(name.clone()).or_default();
+                entry.error = m["error"].as_str().map(String::from);
+                let path = dir.join("equivalence").join(format!("{name}.npy"));
+                if let Ok(bytes) = std::fs::read(&path) {
+                    let array = npy::read(bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+                    entry.sha256 = Some(array.sha256());
+                }
+            }
+        }
+    }
+    if let Some(rt) = read("runtime") {
+        profile.load_seconds = rt["load_seconds"].as_f64();
+        if let Some(methods) = rt["methods"].as_object() {
+            for (name, m) in methods {
+                profile.methods.entry(name.clone()).or_default().seconds = m["seconds"].as_f64();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Defaults: a generous timeout, no memory limit.
+pub fn default_limits() -> Limits {
+    Limits {
+        timeout: Duration::from_secs(600),
+        memory: None,
+    }
+}
