@@ -278,3 +278,36 @@ fn a_missing_python_is_a_clear_error() {
         String::from_utf8_lossy(&out.stderr).contains("cannot run Python at '/nonexistent/python'")
     );
 }
+
+#[test]
+fn a_python_without_the_models_library_says_what_to_install() {
+    // A venv with the harness's own needs but not scikit-learn.
+    let dir = tempfile::tempdir().unwrap();
+    let venv = dir.path().join("venv");
+    let made = std::process::Command::new(common::python())
+        .args(["-m", "venv", "--system-site-packages"])
+        .arg(&venv)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // The system Python may lack numpy altogether: then verify names numpy instead.
+    let out = run(&[
+        "verify",
+        &common::fixture("kmeans.p5.pkl").display().to_string(),
+        &common::fixture("kmeans.p5.pkl").display().to_string(),
+        "--data",
+        "fixtures/data/numeric_sample.npy",
+        "--python",
+        venv.join("bin/python").to_str().unwrap(),
+    ]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("install scikit-learn there") || text.contains("lacks numpy"),
+        "{text}"
+    );
+}

@@ -331,6 +331,18 @@ fn failure(run: &Run) -> Option<String> {
         .unwrap_or("")
         .trim()
         .to_string();
+    if let Some(module) = last.strip_prefix("ModuleNotFoundError: No module named ") {
+        let module = module.trim_matches('\'');
+        let package = match module.split('.').next().unwrap_or(module) {
+            "sklearn" => "scikit-learn",
+            "imblearn" => "imbalanced-learn",
+            "yaml" => "pyyaml",
+            other => other,
+        };
+        return Some(format!(
+            "the model needs {module}, which this Python lacks: install {package} there (or choose another with --python)"
+        ));
+    }
     match &run.outcome {
         Outcome::Exited(0) => None,
         Outcome::Exited(code) => Some(format!(
