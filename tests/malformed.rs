@@ -234,3 +234,34 @@ fn truncation_at_every_byte_is_an_error() {
         assert_eq!(out.status.code(), Some(2), "cut at {len}");
     }
 }
+
+/// Valid but unusual: ten million open MARKs and a 50-million-digit integer load in
+/// CPython; they must be read within the limit (exit 0). Twenty million NONEs outgrow
+/// 256 MiB of stack: a clean error naming the offset (exit 2), never an abort.
+#[test]
+fn huge_mark_stacks_text_integers_and_stacks_stay_within_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut marks = vec![b'('; 10_000_000];
+    marks.extend_from_slice(b"N.");
+    let mut digits = vec![b'I'];
+    digits.extend(std::iter::repeat_n(b'9', 50_000_000));
+    digits.extend_from_slice(b"\n.");
+    let mut nones = vec![b'N'; 20_000_000];
+    nones.push(b'.');
+    for (name, bytes, code) in [
+        ("marks.pkl", marks, 0),
+        ("digits.pkl", digits, 0),
+        ("nones.pkl", nones, 2),
+    ] {
+        let path = write(dir.path(), name, &bytes);
+        let out = inspect_limited(&path);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{name}: {stderr}");
+        if code == 2 {
+            assert!(
+                stderr.contains("at offset") && stderr.contains("(NONE): limit exceeded"),
+                "{stderr}"
+            );
+        }
+    }
+}

@@ -82,7 +82,7 @@ fn read_stream<V: Visitor>(
         graph,
         visitor,
         stack: Vec::new(),
-        marks: Vec::new(),
+        marks: Marks::default(),
         memo: Memo::default(),
         stream: index,
         nested,
@@ -168,12 +168,82 @@ impl Memo {
     }
 }
 
+/// The open MARKs, in chunks: a file of ten million MARKs (CPython accepts one) costs
+/// 12 bytes each and never the doubling copy of one big vector.
+#[derive(Default)]
+struct Marks {
+    chunks: Vec<Vec<(u32, u64)>>,
+    len: usize,
+    /// Stack lengths of 2^32 and more (never seen: each item costs 24 bytes).
+    wide: Vec<(usize, usize)>,
+}
+
+const MARK_CHUNK: usize = 1 << 16;
+
+impl Marks {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Returns false when the memory ran out.
+    fn push(&mut self, stack_len: usize, offset: u64) -> bool {
+        if self.chunks.last().is_none_or(|c| c.len() == MARK_CHUNK) {
+            let mut chunk = Vec::new();
+            if chunk.try_reserve_exact(MARK_CHUNK).is_err() || self.chunks.try_reserve(1).is_err() {
+                return false;
+            }
+            self.chunks.push(chunk);
+        }
+        let short = u32::try_from(stack_len).unwrap_or_else(|_| {
+            self.wide.push((self.len, stack_len));
+            u32::MAX
+        });
+        if let Some(chunk) = self.chunks.last_mut() {
+            chunk.push((short, offset));
+        }
+        self.len += 1;
+        true
+    }
+
+    fn resolve(&self, index: usize, short: u32) -> usize {
+        if short == u32::MAX
+            && let Some(&(_, wide)) = self.wide.iter().rev().find(|(i, _)| *i == index)
+        {
+            return wide;
+        }
+        short as usize
+    }
+
+    fn last(&self) -> Option<(usize, u64)> {
+        let &(short, offset) = self.chunks.last()?.last()?;
+        Some((self.resolve(self.len - 1, short), offset))
+    }
+
+    fn pop(&mut self) -> Option<(usize, u64)> {
+        let chunk = self.chunks.last_mut()?;
+        let (short, offset) = chunk.pop()?;
+        if chunk.is_empty() {
+            self.chunks.pop();
+        }
+        self.len -= 1;
+        let len = self.resolve(self.len, short);
+        if short == u32::MAX {
+            self.wide.retain(|(i, _)| *i != self.len);
+        }
+        Some((len, offset))
+    }
+}
+
 struct Machine<'g, 'a, V> {
     graph: &'g mut Graph<'a>,
     visitor: &'g mut V,
     stack: Vec<Item>,
     /// Stack length and opcode offset of each open MARK.
-    marks: Vec<(usize, u64)>,
+    marks: Marks,
     memo: Memo,
     stream: usize,
     nested: bool,
@@ -230,6 +300,10 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
     #[inline(always)]
     fn short_ops(&mut self, lexer: &mut Lexer<'a>) {
         loop {
+            // Growth (and its failure) is left to the general path.
+            if self.stack.len() == self.stack.capacity() {
+                return;
+            }
             let before = lexer.position();
             let Some(op) = lexer.short_op() else {
                 return;
@@ -256,10 +330,7 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
                         self.push(Value::Bool(false), before as u64);
                         true
                     }
-                    ShortOp::Mark(at) => {
-                        self.marks.push((self.stack.len(), at));
-                        true
-                    }
+                    ShortOp::Mark(at) => self.marks.push(self.stack.len(), at),
                     ShortOp::Memoize => match self.stack.last() {
                         Some(top) if self.stack.len() > self.base() => {
                             self.memo.memoize(top.value);
@@ -293,6 +364,9 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
 
     fn step(&mut self, op: &Op<'a>, lexer: &mut Lexer<'a>) -> OpResult {
         let at = op.offset;
+        if self.stack.len() == self.stack.capacity() {
+            self.reserve(1)?;
+        }
         match op.code {
             Opcode::Proto => {
                 let p = int_arg(op)? as u8;
@@ -475,7 +549,13 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
                 let top = self.top()?;
                 self.stack.push(top);
             }
-            Opcode::Mark => self.marks.push((self.stack.len(), at)),
+            Opcode::Mark => {
+                if !self.marks.push(self.stack.len(), at) {
+                    return Err(ErrorKind::Limit(
+                        "too many open MARKs for the memory available".into(),
+                    ));
+                }
+            }
             Opcode::PopMark => {
                 self.pop_mark()?;
             }
@@ -588,11 +668,23 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
 
     /// Index of the first stack item above the innermost mark.
     fn base(&self) -> usize {
-        self.marks.last().map_or(0, |&(len, _)| len)
+        self.marks.last().map_or(0, |(len, _)| len)
     }
 
     fn push(&mut self, value: Value, offset: u64) {
         self.stack.push(Item { value, offset });
+    }
+
+    /// Room for `extra` more stack items, or a clean error instead of an abort when the
+    /// memory (or an address-space limit) runs out: a file of ten million NONEs holds
+    /// ten million items, as it would in CPython.
+    fn reserve(&mut self, extra: usize) -> Result<(), ErrorKind> {
+        self.stack.try_reserve(extra).map_err(|_| {
+            ErrorKind::Limit(format!(
+                "the stack outgrew the memory at {} items",
+                self.stack.len()
+            ))
+        })
     }
 
     fn node(&mut self, node: Node, offset: u64) -> Result<NodeId, ErrorKind> {
