@@ -3,23 +3,11 @@
 
 mod common;
 
-use std::path::Path;
+use common::{run, run_in};
+
 use std::process::Output;
 
 use serde_json::Value;
-
-fn run_in(dir: &Path, args: &[&str]) -> Output {
-    common::artifact()
-        .current_dir(dir)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("artifact runs")
-}
-
-fn run(args: &[&str]) -> Output {
-    run_in(&common::root(), args)
-}
 
 fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {

@@ -2,16 +2,9 @@
 
 mod common;
 
-use std::process::Output;
+use common::run;
 
-fn run(args: &[&str]) -> Output {
-    common::artifact()
-        .current_dir(common::root())
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("artifact runs")
-}
+use std::process::Output;
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()

@@ -3,23 +3,15 @@
 
 mod common;
 
+use common::run_in;
+
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use artifact::inspection;
 use artifact::model::{Location, Setting, SettingValue};
 use artifact::patch::{self, Edit, Recorder};
 use artifact::pickle::{Arg, Op, Opcode, Visitor};
 use proptest::prelude::*;
-
-fn run_in(dir: &Path, args: &[&str]) -> Output {
-    common::artifact()
-        .current_dir(dir)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
 
 fn oracle(original: &Path, patched: &Path, keys: &[&str]) {
     let out = std::process::Command::new(common::python())

@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::run;
+
 use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
@@ -11,15 +13,6 @@ use serde_json::Value;
 
 fn python() -> String {
     common::python().display().to_string()
-}
-
-fn run(args: &[&str]) -> Output {
-    common::artifact()
-        .current_dir(common::root())
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
 }
 
 fn verify(a: &Path, b: &Path, data: &str, extra: &[&str]) -> (Output, Option<Value>) {

@@ -15,7 +15,8 @@ use crate::commands::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::config::{self, Suppression};
 use crate::container::{self, Container};
 use crate::inspection::{self, ReadError};
-use crate::report::check::{ArtifactResult, CheckReport, FileError};
+use crate::report::FileError;
+use crate::report::check::{ArtifactResult, CheckReport};
 use crate::report::{check as human, check_json, github, sarif};
 use crate::rules::{self, Severity};
 
@@ -138,12 +139,7 @@ pub fn run(args: &CheckArgs, color: bool) -> anyhow::Result<ExitCode> {
                     "not an artifact (text that does not parse as a pickle)".into(),
                 ));
             }
-            Err(e) => report.errors.push(FileError {
-                path: e.path().to_string(),
-                message: e.to_string(),
-                offset: e.offset(),
-                opcode: e.opcode(),
-            }),
+            Err(e) => report.errors.push(FileError::from(&e)),
         }
     }
     report.skipped = skipped;

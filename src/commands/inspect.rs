@@ -3,8 +3,9 @@ use std::process::ExitCode;
 
 use crate::cli::{Format, InspectArgs};
 use crate::commands::{EXIT_ERROR, EXIT_OK, read};
+use crate::report::FileError;
 use crate::report::inspect_human;
-use crate::report::inspect_json::{self, FileError};
+use crate::report::inspect_json;
 
 pub fn run(args: &InspectArgs, color: bool) -> anyhow::Result<ExitCode> {
     let mut inspections = Vec::new();
@@ -19,15 +20,7 @@ pub fn run(args: &InspectArgs, color: bool) -> anyhow::Result<ExitCode> {
     let mut out = stdout.lock();
     match args.format {
         Format::Json => {
-            let errors: Vec<FileError> = errors
-                .iter()
-                .map(|e| FileError {
-                    path: e.path().to_string(),
-                    message: e.to_string(),
-                    offset: e.offset(),
-                    opcode: e.opcode(),
-                })
-                .collect();
+            let errors: Vec<FileError> = errors.iter().map(FileError::from).collect();
             let doc = inspect_json::document(&inspections, &errors);
             serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;

@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use super::FileError;
 use crate::config::Suppression;
 use crate::rules::{Finding, Severity};
 
@@ -23,14 +24,6 @@ pub struct CheckReport {
 pub struct ArtifactResult {
     pub path: String,
     pub findings: Vec<Finding>,
-}
-
-#[derive(Debug)]
-pub struct FileError {
-    pub path: String,
-    pub message: String,
-    pub offset: Option<u64>,
-    pub opcode: Option<&'static str>,
 }
 
 impl CheckReport {

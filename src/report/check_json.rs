@@ -2,8 +2,8 @@
 
 use serde_json::{Value as Json, json};
 
-use super::SCHEMA_VERSION;
 use super::check::CheckReport;
+use super::{FileError, SCHEMA_VERSION};
 use crate::rules::{self, Finding, Severity};
 
 pub fn document(report: &CheckReport) -> Json {
@@ -26,12 +26,7 @@ pub fn document(report: &CheckReport) -> Json {
             "path": a.path,
             "findings": a.findings.iter().map(finding).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
-        "errors": report.errors.iter().map(|e| json!({
-            "path": e.path,
-            "message": e.message,
-            "offset": e.offset,
-            "opcode": e.opcode,
-        })).collect::<Vec<_>>(),
+        "errors": report.errors.iter().map(FileError::json).collect::<Vec<_>>(),
         "skipped": report.skipped.iter().map(|(path, reason)| json!({"path": path, "reason": reason})).collect::<Vec<_>>(),
         "unused_suppressions": report.unused_suppressions.iter().map(|s| json!({
             "rule": s.rule,

@@ -2,29 +2,16 @@
 
 use serde_json::{Value as Json, json};
 
-use super::{SCHEMA_VERSION, describe_anomaly};
+use super::{FileError, SCHEMA_VERSION, describe_anomaly};
 use crate::inspection::Inspection;
 use crate::model::{ArrayInfo, Setting};
-
-/// A failed file in the document's `errors` list.
-pub struct FileError {
-    pub path: String,
-    pub message: String,
-    pub offset: Option<u64>,
-    pub opcode: Option<&'static str>,
-}
 
 pub fn document(inspections: &[Inspection], errors: &[FileError]) -> Json {
     json!({
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "artifact", "version": env!("CARGO_PKG_VERSION")},
         "artifacts": inspections.iter().map(artifact).collect::<Vec<_>>(),
-        "errors": errors.iter().map(|e| json!({
-            "path": e.path,
-            "message": e.message,
-            "offset": e.offset,
-            "opcode": e.opcode,
-        })).collect::<Vec<_>>(),
+        "errors": errors.iter().map(FileError::json).collect::<Vec<_>>(),
     })
 }
 

@@ -13,6 +13,37 @@ use crate::pickle::graph::AnomalyKind;
 /// Version of the JSON documents `inspect` prints; bumped on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// A file that could not be read to the end, as the reports list it.
+#[derive(Debug)]
+pub struct FileError {
+    pub path: String,
+    pub message: String,
+    pub offset: Option<u64>,
+    pub opcode: Option<&'static str>,
+}
+
+impl From<&crate::inspection::ReadError> for FileError {
+    fn from(e: &crate::inspection::ReadError) -> Self {
+        FileError {
+            path: e.path().to_string(),
+            message: e.to_string(),
+            offset: e.offset(),
+            opcode: e.opcode(),
+        }
+    }
+}
+
+impl FileError {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "path": self.path,
+            "message": self.message,
+            "offset": self.offset,
+            "opcode": self.opcode,
+        })
+    }
+}
+
 /// A short kebab-case name and a sentence for an anomaly.
 pub fn describe_anomaly(kind: &AnomalyKind) -> (&'static str, String) {
     match kind {

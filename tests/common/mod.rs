@@ -31,6 +31,21 @@ pub fn artifact() -> Command {
     Command::new(env!("CARGO_BIN_EXE_artifact"))
 }
 
+/// Runs `artifact ARGS` in `dir`, without colour.
+pub fn run_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    artifact()
+        .current_dir(dir)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("artifact runs")
+}
+
+/// Runs `artifact ARGS` in the repository.
+pub fn run(args: &[&str]) -> std::process::Output {
+    run_in(&root(), args)
+}
+
 /// Every line of fixtures/manifest.jsonl.
 pub fn manifest() -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(root().join("fixtures").join("manifest.jsonl"))
