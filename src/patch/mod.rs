@@ -19,7 +19,7 @@ use crate::pickle::graph::{InlineData, Stream};
 use crate::pickle::{Lexer, Op, Opcode, Visitor};
 use crate::rules;
 
-pub use writer::{Destination, write};
+pub use writer::write;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PatchError {

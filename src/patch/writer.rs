@@ -13,15 +13,6 @@ use tempfile::NamedTempFile;
 use super::{Piece, Splice};
 use crate::container::{Artifact, Codec, Container};
 
-/// Where the output goes.
-#[derive(Clone, Debug)]
-pub enum Destination {
-    /// A new file (never the input).
-    File(std::path::PathBuf),
-    /// Over the input, keeping a backup beside it unless `backup` is None.
-    InPlace { backup: Option<std::path::PathBuf> },
-}
-
 /// Writes `input` with `splices` applied into a temporary file in `target`'s folder and
 /// returns it, complete and synced; the caller checks it and then renames it into place.
 /// `progress` sees the bytes of the input done so far.
