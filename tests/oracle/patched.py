@@ -59,7 +59,10 @@ def outputs(model, X):
         for method in ["predict", "predict_proba", "decision_function", "transform", "score_samples"]:
             if hasattr(model, method):
                 try:
-                    result[method] = np.asarray(getattr(model, method)(X))
+                    value = getattr(model, method)(X)
+                    if hasattr(value, "toarray"):  # scipy sparse: compare the values
+                        value = value.toarray()
+                    result[method] = np.asarray(value)
                 except Exception as e:  # noqa: BLE001 - a method may not apply to this model
                     result[method] = repr(type(e))
     return result
