@@ -5,6 +5,7 @@
 - text_pipeline.pkl: Pipeline[TfidfVectorizer, LogisticRegression] fitted on synthetic
   documents with a 1.3 M-term vocabulary: about 42 MB of small opcodes.
 - big_pipeline.joblib: a ColumnTransformer(n_jobs=14) pipeline holding a 2 GiB array, for patch.
+- forest400.p5.pkl and forest400.joblib: a 400-tree random forest (n_jobs=-1), ~470 MB.
 - small/: 500 small artifacts (the committed fixtures, copied), for `check` on a folder.
 """
 
@@ -59,6 +60,21 @@ def big_joblib(path):
     joblib.dump(model, path)
 
 
+def forest(path):
+    """A 400-tree random forest, about 470 MB pickled (the landscape's forest)."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(54000, 10))
+    y = (X[:, 0] + rng.normal(size=54000) > 0).astype(int)
+    model = RandomForestClassifier(n_estimators=400, n_jobs=-1, random_state=0).fit(X, y)
+    with open(path, "wb") as f:
+        pickle.dump(model, f, protocol=5)
+    import joblib
+
+    joblib.dump(model, path.replace(".p5.pkl", ".joblib"))
+
+
 def small_folder(path):
     """500 small artifacts: the committed fixtures, copied over and over."""
     import shutil
@@ -74,7 +90,7 @@ def small_folder(path):
 def main():
     os.makedirs(OUT, exist_ok=True)
     for name, make in [("big_array.p5.pkl", big_array), ("text_pipeline.pkl", text_pipeline),
-                       ("big_pipeline.joblib", big_joblib)]:
+                       ("big_pipeline.joblib", big_joblib), ("forest400.p5.pkl", forest)]:
         path = os.path.join(OUT, name)
         if not os.path.exists(path):
             print(f"building {path}", file=sys.stderr)

@@ -11,7 +11,10 @@ use libfuzzer_sys::fuzz_target;
 struct Memo(Vec<Opcode>);
 impl Visitor for Memo {
     fn op(&mut self, _: usize, _: bool, op: &Op<'_>) {
-        if matches!(op.code, Opcode::Memoize | Opcode::BinPut | Opcode::LongBinPut | Opcode::Put) {
+        if matches!(
+            op.code,
+            Opcode::Memoize | Opcode::BinPut | Opcode::LongBinPut | Opcode::Put
+        ) {
             self.0.push(op.code);
         }
     }
@@ -37,16 +40,23 @@ fn apply(data: &[u8], splices: &[Splice]) -> Vec<u8> {
 
 fuzz_target!(|data: &[u8]| {
     let mut recorder = Recorder::default();
-    let Ok(graph) = parse(data, &mut recorder) else { return };
+    let Ok(graph) = parse(data, &mut recorder) else {
+        return;
+    };
     let layout: Layout = recorder.0.from_streams(&graph.streams);
     let view = ModelView::build(&graph);
     let edits: Vec<Edit> = view
         .settings
         .iter()
         .filter(|s| matches!(s.location, Location::Attribute | Location::ParamsDict))
-        .map(|s| Edit { setting: s.clone(), new: SettingValue::None })
+        .map(|s| Edit {
+            setting: s.clone(),
+            new: SettingValue::None,
+        })
         .collect();
-    let Ok(splices) = patch::splices(data, &layout, &edits) else { return };
+    let Ok(splices) = patch::splices(data, &layout, &edits) else {
+        return;
+    };
     let output = apply(data, &splices);
     let mut before = Memo::default();
     let _ = parse(data, &mut before);
@@ -55,7 +65,15 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(before.0, after.0, "memo opcodes changed");
     let view_after = ModelView::build(&reparsed);
     for e in &edits {
-        let found = view_after.settings.iter().find(|s| s.raw_path == e.setting.raw_path && s.name == e.setting.name);
-        assert_eq!(found.map(|s| &s.value), Some(&SettingValue::None), "{}", e.setting.raw_path);
+        let found = view_after
+            .settings
+            .iter()
+            .find(|s| s.raw_path == e.setting.raw_path && s.name == e.setting.name);
+        assert_eq!(
+            found.map(|s| &s.value),
+            Some(&SettingValue::None),
+            "{}",
+            e.setting.raw_path
+        );
     }
 });

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Writes BENCHMARKS.md: artifact's inspect, check and patch on the large artifacts, beside
+# pickletools.genops, picklescan, modelscan, fickling and the hand repair script, measured
+# in one run on the same files (medians; the page cache warmed and synced before each run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -x .venv/bin/python ] || { echo "run scripts/test.sh first (it creates .venv)" >&2; exit 2; }
+.venv/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+cargo build --release --quiet
+.venv/bin/python bench/make_artifacts.py
+bin=target/release/artifact
+out=BENCHMARKS.md
+timing=$(mktemp)
+trap 'rm -f "$timing"' EXIT
+
+# One table row: tool | wall | peak RSS | exit; the median of `runs` runs.
+row() {
+  local runs=$1 label=$2
+  shift 2
+  for _ in $(seq "$runs"); do
+    sync
+    /usr/bin/time -o "$timing" -f "%e %M %x" timeout 900 "$@" >/dev/null 2>&1 || true
+    tail -n 1 "$timing"
+  done | sort -n | awk -v l="$label" -v n="$runs" '
+    { secs[NR] = $1; kib[NR] = $2; rc[NR] = $3 }
+    END { m = int((n + 1) / 2); printf "| %s | %.2f s | %.1f MiB | %s |\n", l, secs[m], kib[m] / 1024, rc[m] }' >> "$out"
+}
+
+table() {
+  printf '\n### %s\n\n| tool | wall | peak RSS | exit |\n|---|---|---|---|\n' "$1" >> "$out"
+}
+
+{
+  echo "# Benchmarks"
+  echo
+  echo "Produced by \`scripts/benchmarks.sh\` on $(date -u +%Y-%m-%d): $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB,"
+  echo "$(uname -sr), $(.venv/bin/python --version), $(rustc --version | cut -d' ' -f1-2)."
+  echo "Peers: picklescan $(.venv/bin/pip show picklescan 2>/dev/null | awk '/^Version/{print $2}'),"
+  echo "modelscan $(.venv/bin/pip show modelscan 2>/dev/null | awk '/^Version/{print $2}'),"
+  echo "fickling $(.venv/bin/pip show fickling 2>/dev/null | awk '/^Version/{print $2}'). Medians of several runs"
+  echo "for the fast tools, one or three for the slow ones; \`sync\` before each run; exit codes as the"
+  echo "tools return them (a scanner that fails on a file exits non-zero here)."
+} > "$out"
+
+for f in bench/out/big_array.p5.pkl bench/out/forest400.p5.pkl bench/out/forest400.joblib bench/out/text_pipeline.pkl bench/out/big_pipeline.joblib; do
+  cat "$f" > /dev/null
+  table "inspect / scan: $(basename "$f") ($(numfmt --to=iec-i --suffix=B "$(stat -c %s "$f")"))"
+  row 5 "artifact inspect" "$bin" inspect "$f"
+  row 5 "artifact check" "$bin" check --isolated --exit-zero "$f"
+  row 1 "pickletools.genops" .venv/bin/python bench/genops.py "$f"
+  row 1 "picklescan" .venv/bin/picklescan --path "$f"
+  row 1 "modelscan" .venv/bin/modelscan -p "$f"
+  row 1 "fickling --check-safety" .venv/bin/fickling --check-safety "$f"
+done
+
+table "check: 500 small artifacts (bench/out/small)"
+row 5 "artifact check" "$bin" check --isolated --exit-zero bench/out/small
+row 1 "picklescan" .venv/bin/picklescan --path bench/out/small
+row 1 "modelscan" .venv/bin/modelscan -p bench/out/small
+
+f=bench/out/big_pipeline.joblib
+table "patch: preprocessor__n_jobs=null in $(basename "$f") ($(numfmt --to=iec-i --suffix=B "$(stat -c %s "$f")"))"
+row 5 "cp (the I/O floor)" sh -c "cp $f bench/out/copy.joblib; rm -f bench/out/copy.joblib"
+row 5 "artifact patch" sh -c "$bin patch $f --set preprocessor__n_jobs=null -o bench/out/patched.joblib; rm -f bench/out/patched.joblib"
+row 1 "hand repair (joblib.load, set, joblib.dump)" sh -c ".venv/bin/python bench/hand_repair.py $f bench/out/hand.joblib; rm -f bench/out/hand.joblib"
+echo >> "$out"
+echo "wrote $out" >&2
