@@ -83,7 +83,7 @@ _artifact() {
 
     case "${cmd}" in
         artifact)
-            opts="-h -V --color --help --version inspect dis check patch verify diff rule init completions help"
+            opts="-h -V --color --max-decompressed --help --version inspect dis check patch verify diff rule init completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -91,6 +91,10 @@ _artifact() {
             case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-decompressed)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -101,7 +105,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__check)
-            opts="-h -V --select --ignore --fail-on --format --exit-zero --strict --target --memory-budget --config --isolated --color --help --version"
+            opts="-h -V --select --ignore --fail-on --format --exit-zero --strict --target --memory-budget --config --isolated --color --max-decompressed --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -139,6 +143,10 @@ _artifact() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --max-decompressed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -147,7 +155,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__completions)
-            opts="-h -V --color --help --version bash elvish fish powershell zsh"
+            opts="-h -V --color --max-decompressed --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -155,6 +163,10 @@ _artifact() {
             case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-decompressed)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -165,7 +177,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__diff)
-            opts="-h -V --format --color --help --version"
+            opts="-h -V --format --color --max-decompressed --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -177,6 +189,10 @@ _artifact() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-decompressed)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -187,7 +203,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__dis)
-            opts="-h -V --format --color --help --version"
+            opts="-h -V --format --color --max-decompressed --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -199,6 +215,10 @@ _artifact() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-decompressed)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -363,7 +383,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__init)
-            opts="-h -V --force --color --help --version"
+            opts="-h -V --force --color --max-decompressed --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -371,6 +391,10 @@ _artifact() {
             case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-decompressed)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -381,7 +405,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__inspect)
-            opts="-h -V --format --all-arrays --all-settings --color --help --version"
+            opts="-h -V --format --all-arrays --all-settings --color --max-decompressed --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -395,6 +419,10 @@ _artifact() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --max-decompressed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -403,7 +431,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__patch)
-            opts="-o -h -V --set --fix --jobs --output --in-place --no-backup --force --dry-run --verify --data --python --rows --tolerance --timeout --memory-limit --trust --format --color --help --version"
+            opts="-o -h -V --set --fix --jobs --output --in-place --no-backup --force --dry-run --verify --data --python --rows --tolerance --timeout --memory-limit --trust --format --color --max-decompressed --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -461,6 +489,10 @@ _artifact() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --max-decompressed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -469,7 +501,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__rule)
-            opts="-h -V --all --format --color --help --version"
+            opts="-h -V --all --format --color --max-decompressed --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -483,6 +515,10 @@ _artifact() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --max-decompressed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -491,7 +527,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__verify)
-            opts="-h -V --data --python --rows --tolerance --timeout --memory-limit --trust --format --color --help --version"
+            opts="-h -V --data --python --rows --tolerance --timeout --memory-limit --trust --format --color --max-decompressed --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -527,6 +563,10 @@ _artifact() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-decompressed)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_artifact_global_optspecs
-    string join \n color= h/help V/version
+    string join \n color= max-decompressed= h/help V/version
 end
 
 function __fish_artifact_needs_command
@@ -27,6 +27,7 @@ end
 complete -c artifact -n "__fish_artifact_needs_command" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
+complete -c artifact -n "__fish_artifact_needs_command" -l max-decompressed -d 'The most a compressed artifact may decompress to ("64 GiB"); more is an error, so that a decompression bomb cannot fill the disk' -r
 complete -c artifact -n "__fish_artifact_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_needs_command" -s V -l version -d 'Print version'
 complete -c artifact -n "__fish_artifact_needs_command" -f -a "inspect" -d 'Show what is inside an artifact: container, estimators, settings, arrays, globals.'
@@ -44,6 +45,7 @@ json\t'Machine-readable JSON (see docs/json.md for the schema)'"
 complete -c artifact -n "__fish_artifact_using_subcommand inspect" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
+complete -c artifact -n "__fish_artifact_using_subcommand inspect" -l max-decompressed -d 'The most a compressed artifact may decompress to ("64 GiB"); more is an error, so that a decompression bomb cannot fill the disk' -r
 complete -c artifact -n "__fish_artifact_using_subcommand inspect" -l all-arrays -d 'Also list every array (human output shows only the largest)'
 complete -c artifact -n "__fish_artifact_using_subcommand inspect" -l all-settings -d 'Also list settings whose value is None (human output hides them; JSON always has them)'
 complete -c artifact -n "__fish_artifact_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -53,6 +55,7 @@ json\t'Machine-readable JSON (see docs/json.md for the schema)'"
 complete -c artifact -n "__fish_artifact_using_subcommand dis" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
+complete -c artifact -n "__fish_artifact_using_subcommand dis" -l max-decompressed -d 'The most a compressed artifact may decompress to ("64 GiB"); more is an error, so that a decompression bomb cannot fill the disk' -r
 complete -c artifact -n "__fish_artifact_using_subcommand dis" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_using_subcommand dis" -s V -l version -d 'Print version'
 complete -c artifact -n "__fish_artifact_using_subcommand check" -l select -d 'Rules to run: codes or prefixes, comma-separated (PAR001, PAR, ALL)' -r
@@ -70,6 +73,7 @@ complete -c artifact -n "__fish_artifact_using_subcommand check" -l config -d 'U
 complete -c artifact -n "__fish_artifact_using_subcommand check" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
+complete -c artifact -n "__fish_artifact_using_subcommand check" -l max-decompressed -d 'The most a compressed artifact may decompress to ("64 GiB"); more is an error, so that a decompression bomb cannot fill the disk' -r
 complete -c artifact -n "__fish_artifact_using_subcommand check" -l exit-zero -d 'Exit 0 even with findings (errors reading files still exit 2)'
 complete -c artifact -n "__fish_artifact_using_subcommand check" -l strict -d 'Globals outside the known-safe ML set are errors (SEC003)'
 complete -c artifact -n "__fish_artifact_using_subcommand check" -l isolated -d 'Ignore configuration files'
@@ -90,6 +94,7 @@ json\t'Machine-readable JSON (see docs/json.md for the schema)'"
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
+complete -c artifact -n "__fish_artifact_using_subcommand patch" -l max-decompressed -d 'The most a compressed artifact may decompress to ("64 GiB"); more is an error, so that a decompression bomb cannot fill the disk' -r
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l fix -d 'Apply every autofix the rules offer (n_jobs to None, XGBoost\'s booster threads to "0", KMeans\' _n_threads to 1, GPU settings to their CPU values)'
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l in-place -d 'Replace the input (a NAME.EXT.bak hard link keeps the original unless --no-backup)'
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l no-backup -d 'With --in-place: keep no backup'
@@ -109,6 +114,7 @@ json\t'Machine-readable JSON (see docs/json.md for the schema)'"
 complete -c artifact -n "__fish_artifact_using_subcommand verify" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
+complete -c artifact -n "__fish_artifact_using_subcommand verify" -l max-decompressed -d 'The most a compressed artifact may decompress to ("64 GiB"); more is an error, so that a decompression bomb cannot fill the disk' -r
 complete -c artifact -n "__fish_artifact_using_subcommand verify" -l trust -d 'Run artifacts even when the static scan has security findings'
 complete -c artifact -n "__fish_artifact_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_using_subcommand verify" -s V -l version -d 'Print version'
@@ -117,6 +123,7 @@ json\t'Machine-readable JSON (see docs/json.md for the schema)'"
 complete -c artifact -n "__fish_artifact_using_subcommand diff" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
+complete -c artifact -n "__fish_artifact_using_subcommand diff" -l max-decompressed -d 'The most a compressed artifact may decompress to ("64 GiB"); more is an error, so that a decompression bomb cannot fill the disk' -r
 complete -c artifact -n "__fish_artifact_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_using_subcommand diff" -s V -l version -d 'Print version'
 complete -c artifact -n "__fish_artifact_using_subcommand rule" -l format -d 'Output format' -r -f -a "human\t'Tables and trees for people'
@@ -124,18 +131,21 @@ json\t'Machine-readable JSON (see docs/json.md for the schema)'"
 complete -c artifact -n "__fish_artifact_using_subcommand rule" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
+complete -c artifact -n "__fish_artifact_using_subcommand rule" -l max-decompressed -d 'The most a compressed artifact may decompress to ("64 GiB"); more is an error, so that a decompression bomb cannot fill the disk' -r
 complete -c artifact -n "__fish_artifact_using_subcommand rule" -l all -d 'List every rule'
 complete -c artifact -n "__fish_artifact_using_subcommand rule" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_using_subcommand rule" -s V -l version -d 'Print version'
 complete -c artifact -n "__fish_artifact_using_subcommand init" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
+complete -c artifact -n "__fish_artifact_using_subcommand init" -l max-decompressed -d 'The most a compressed artifact may decompress to ("64 GiB"); more is an error, so that a decompression bomb cannot fill the disk' -r
 complete -c artifact -n "__fish_artifact_using_subcommand init" -l force -d 'Overwrite an existing artifact.toml'
 complete -c artifact -n "__fish_artifact_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_using_subcommand init" -s V -l version -d 'Print version'
 complete -c artifact -n "__fish_artifact_using_subcommand completions" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
+complete -c artifact -n "__fish_artifact_using_subcommand completions" -l max-decompressed -d 'The most a compressed artifact may decompress to ("64 GiB"); more is an error, so that a decompression bomb cannot fill the disk' -r
 complete -c artifact -n "__fish_artifact_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions help" -f -a "inspect" -d 'Show what is inside an artifact: container, estimators, settings, arrays, globals.'

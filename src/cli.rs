@@ -26,6 +26,11 @@ pub struct Cli {
     /// When to use colour in human output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
+
+    /// The most a compressed artifact may decompress to ("64 GiB"); more is an error, so
+    /// that a decompression bomb cannot fill the disk.
+    #[arg(long, value_name = "SIZE", global = true)]
+    pub max_decompressed: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -265,3 +265,38 @@ fn huge_mark_stacks_text_integers_and_stacks_stay_within_the_limit() {
         }
     }
 }
+
+/// A decompression bomb (a few hundred KB of gzip that inflate to 300 MB) stops at the
+/// configured limit: exit 2 naming the limit, quickly, in bounded memory.
+#[test]
+fn a_decompression_bomb_stops_at_the_limit() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bomb.joblib.gz");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&path).unwrap(),
+        flate2::Compression::best(),
+    );
+    gz.write_all(b"\x80\x04").unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..300 {
+        gz.write_all(&zeros).unwrap();
+    }
+    gz.finish().unwrap();
+    let start = std::time::Instant::now();
+    let out = std::process::Command::new("prlimit")
+        .arg(format!("--as={}", 256u64 << 20))
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_artifact"))
+        .args(["--max-decompressed", "100 MiB", "inspect"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("decompresses to more than the limit of 104857600 bytes"),
+        "{stderr}"
+    );
+    assert!(start.elapsed() < std::time::Duration::from_secs(30));
+}

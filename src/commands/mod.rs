@@ -27,6 +27,11 @@ pub const EXIT_FINDINGS: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(size) = &cli.max_decompressed {
+        let bytes = crate::config::parse_size(size)
+            .map_err(|e| anyhow::anyhow!("--max-decompressed: {e}"))?;
+        crate::container::set_max_decompressed(bytes);
+    }
     let color = match cli.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,

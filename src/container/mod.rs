@@ -59,10 +59,55 @@ pub enum ContainerError {
         #[source]
         source: io::Error,
     },
+    #[error(
+        "at decompressed offset {limit}: {codec} data decompresses to more than the limit of {limit} bytes (after {consumed} compressed bytes); raise --max-decompressed if this artifact is real"
+    )]
+    TooLarge {
+        codec: Codec,
+        limit: u64,
+        consumed: u64,
+    },
     #[error("cannot write the decompressed data to a temporary file: {0}")]
     Spill(#[source] io::Error),
     #[error("cannot map the file into memory: {0}")]
     Map(#[source] io::Error),
+}
+
+/// The most bytes a compressed artifact may decompress to (a zip bomb otherwise fills the
+/// temporary folder's disk): `--max-decompressed`, 64 GiB unless set.
+static MAX_DECOMPRESSED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(64 << 30);
+
+pub fn set_max_decompressed(bytes: u64) {
+    MAX_DECOMPRESSED.store(bytes, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn max_decompressed() -> u64 {
+    MAX_DECOMPRESSED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Stops a decoder's output at the limit.
+struct Capped<W> {
+    inner: W,
+    written: u64,
+    limit: u64,
+}
+
+impl<W: Write> Write for Capped<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.written + buf.len() as u64 > self.limit {
+            return Err(io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                "over the decompression limit",
+            ));
+        }
+        let n = self.inner.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// An opened artifact: its bytes (decoded when compressed), ready for the pickle layer.
@@ -185,16 +230,31 @@ fn decode_to_map(
         consumed: 0,
         progress,
     };
+    let limit = max_decompressed();
     let result = {
-        let mut writer = io::BufWriter::with_capacity(1 << 20, &mut spill);
+        let mut writer = Capped {
+            inner: io::BufWriter::with_capacity(1 << 20, &mut spill),
+            written: 0,
+            limit,
+        };
         codec::decode(codec, &mut counting, &mut writer).and_then(|_| writer.flush())
     };
-    if let Err(source) = result {
-        return Err(ContainerError::Decode {
-            codec,
-            consumed: counting.consumed,
-            source,
-        });
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::FileTooLarge => {
+            return Err(ContainerError::TooLarge {
+                codec,
+                limit,
+                consumed: counting.consumed,
+            });
+        }
+        Err(source) => {
+            return Err(ContainerError::Decode {
+                codec,
+                consumed: counting.consumed,
+                source,
+            });
+        }
+        Ok(_) => {}
     }
     if spill.metadata().map_err(ContainerError::Spill)?.len() == 0 {
         return Err(ContainerError::Decode {
