@@ -60,8 +60,16 @@ row 1 "modelscan" .venv/bin/modelscan -p bench/out/small
 
 f=bench/out/big_pipeline.joblib
 table "patch: preprocessor__n_jobs=null in $(basename "$f") ($(numfmt --to=iec-i --suffix=B "$(stat -c %s "$f")"))"
-row 5 "cp (the I/O floor)" sh -c "cp $f bench/out/copy.joblib; rm -f bench/out/copy.joblib"
+row 5 "cp (the I/O floor; data left unsynced)" sh -c "cp $f bench/out/copy.joblib; rm -f bench/out/copy.joblib"
+row 5 "cp, then sync (a durable copy)" sh -c "cp $f bench/out/copy.joblib; sync; rm -f bench/out/copy.joblib"
 row 5 "artifact patch" sh -c "$bin patch $f --set preprocessor__n_jobs=null -o bench/out/patched.joblib; rm -f bench/out/patched.joblib"
 row 1 "hand repair (joblib.load, set, joblib.dump)" sh -c ".venv/bin/python bench/hand_repair.py $f bench/out/hand.joblib; rm -f bench/out/hand.joblib"
-echo >> "$out"
+cat >> "$out" <<'NOTE'
+
+`artifact patch` writes to a temporary file, syncs it to disk and renames it (so a crash never
+leaves half a model): compare it with the durable copy. Peak RSS includes the artifact's own
+page-cache pages that a tool maps while reading (file-backed, reclaimable), not only what it
+allocates. Exit codes other than 0 mean the tool failed on the file (picklescan and modelscan
+on joblib arrays) or, for fickling, that it calls the model unsafe.
+NOTE
 echo "wrote $out" >&2

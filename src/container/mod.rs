@@ -178,7 +178,14 @@ pub fn open(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Artifact, Cont
     let map = match container {
         // SAFETY: the map is read-only. Like every tool that maps files, we assume
         // nobody truncates the artifact while we read it.
-        Container::Pickle => unsafe { Mmap::map(&file) }.map_err(ContainerError::Map)?,
+        Container::Pickle => {
+            let map = unsafe { Mmap::map(&file) }.map_err(ContainerError::Map)?;
+            // The reader jumps over payloads: without this the kernel maps (and counts in
+            // our RSS) up to 64 KiB, or a whole large folio, around every page we touch:
+            // measured 59-451 MiB for a 477 MB forest, 30 MiB with it, no slower.
+            let _ = map.advise(memmap2::Advice::Random);
+            map
+        }
         Container::Compressed(codec) => {
             let file = File::open(path).map_err(ContainerError::Open)?;
             decode_to_map(codec, file, progress)?
