@@ -18,8 +18,11 @@ pub enum ArrayStorage {
     JoblibInline,
     /// A joblib object array: a nested pickle stream.
     JoblibObject,
-    /// A bytes / bytearray payload inside the pickle.
+    /// A bytes / bytearray payload inside the pickle: `offset` is the data.
     Pickled,
+    /// Bytes spelled as latin-1 text (protocols 0-2): `offset` is the object, and the
+    /// file does not hold the raw bytes anywhere.
+    PickledText,
     /// Python objects (an object-dtype array pickled as a list).
     PickledObjects,
     /// NEXT_BUFFER: the bytes are not in the file.
@@ -92,12 +95,9 @@ pub(super) fn collect(
             }
             let shape = shape_of(graph, state[1]);
             let dtype = dtype_of(graph, state[2]).ok().map(|(t, _, _)| t);
-            let (storage, nbytes, offset) = match graph.bytes_like(state[4]) {
-                Some((bytes, span)) => (
-                    ArrayStorage::Pickled,
-                    bytes.len() as u64,
-                    span.map_or(graph.origin_of(state[4]), |s| s.offset),
-                ),
+            let (storage, nbytes, offset) = match graph.bytes_like_len(state[4]) {
+                Some((len, Some(span))) => (ArrayStorage::Pickled, len, span.offset),
+                Some((len, None)) => (ArrayStorage::PickledText, len, graph.origin_of(state[4])),
                 None => (ArrayStorage::PickledObjects, 0, graph.origin(id)),
             };
             arrays.push(ArrayInfo {
@@ -117,12 +117,9 @@ pub(super) fn collect(
                 continue;
             }
             let dtype = dtype_of(graph, args[1]).ok().map(|(t, _, _)| t);
-            let (storage, nbytes, offset) = match graph.bytes_like(args[0]) {
-                Some((bytes, span)) => (
-                    ArrayStorage::Pickled,
-                    bytes.len() as u64,
-                    span.map_or(graph.origin_of(args[0]), |s| s.offset),
-                ),
+            let (storage, nbytes, offset) = match graph.bytes_like_len(args[0]) {
+                Some((len, Some(span))) => (ArrayStorage::Pickled, len, span.offset),
+                Some((len, None)) => (ArrayStorage::PickledText, len, graph.origin_of(args[0])),
                 None if matches!(graph.get(args[0]), Some(Node::Buffer { .. })) => {
                     (ArrayStorage::OutOfBand, 0, graph.origin(id))
                 }

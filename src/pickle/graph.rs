@@ -222,6 +222,14 @@ pub enum AnomalyKind {
     UnusualJoblibPadding { length: u64 },
 }
 
+/// Where the bytes of a bytes-like value are (see [`Graph::bytes_like`]).
+enum BytesSource {
+    Raw(Span),
+    Empty,
+    /// A str whose characters are the bytes (latin-1).
+    Latin1(Value),
+}
+
 /// The arena plus everything found while reading a file.
 #[derive(Debug, PartialEq)]
 pub struct Graph<'a> {
@@ -387,44 +395,75 @@ impl<'a> Graph<'a> {
     /// `bytearray(text, 'latin-1')` / `_codecs.encode(text, 'latin1')` (protocols 0-2, where
     /// the bytes are a latin-1 decoded str and have no span of their own).
     pub fn bytes_like(&self, value: Value) -> Option<(Cow<'a, [u8]>, Option<Span>)> {
+        match self.bytes_source(value)? {
+            BytesSource::Raw(span) => Some((Cow::Borrowed(self.bytes(span)), Some(span))),
+            BytesSource::Empty => Some((Cow::Borrowed(&[][..]), None)),
+            BytesSource::Latin1(text) => {
+                let text = self.text(text)?;
+                let bytes: Option<Vec<u8>> = text
+                    .chars()
+                    .map(|c| u8::try_from(u32::from(c)).ok())
+                    .collect();
+                Some((Cow::Owned(bytes?), None))
+            }
+        }
+    }
+
+    /// The length of a bytes-like value, and its span when its bytes lie in the file as
+    /// they are: like [`Graph::bytes_like`], without decoding latin-1 text into memory
+    /// (a protocol 0-2 array is that text, as large as the array).
+    pub fn bytes_like_len(&self, value: Value) -> Option<(u64, Option<Span>)> {
+        match self.bytes_source(value)? {
+            BytesSource::Raw(span) => Some((span.len, Some(span))),
+            BytesSource::Empty => Some((0, None)),
+            BytesSource::Latin1(text) => Some((self.text_len(text)?, None)),
+        }
+    }
+
+    /// Characters in a str value, counted without building the string.
+    fn text_len(&self, value: Value) -> Option<u64> {
+        let Value::Str(offset) = value else {
+            return None;
+        };
+        let (code, span) = self.payload_at(offset)?;
+        let bytes = self.bytes(span);
+        Some(match code {
+            Opcode::Unicode => text::raw_unicode_escape_len(bytes),
+            _ => match std::str::from_utf8(bytes) {
+                Ok(s) => s.chars().count() as u64,
+                Err(_) => String::from_utf8_lossy(bytes).chars().count() as u64,
+            },
+        })
+    }
+
+    /// Where a bytes-like value's bytes are: its own opcode's payload, or (protocols 0-2)
+    /// a str to encode as latin-1, however `bytearray`/`bytes`/`_codecs.encode` wrap them.
+    fn bytes_source(&self, value: Value) -> Option<BytesSource> {
         if let Value::Bytes(offset) = value {
             let (code, span) = self.payload_at(offset)?;
-            if code == Opcode::String {
-                return None;
-            }
-            return Some((Cow::Borrowed(self.bytes(span)), Some(span)));
+            return (code != Opcode::String).then_some(BytesSource::Raw(span));
         }
-        match self.get(value)? {
-            Node::Object(obj) if obj.kind == ObjectKind::Reduce => {
-                let callee = self.global(obj.callable)?;
-                let known = matches!(
-                    callee,
-                    ("builtins" | "__builtin__", "bytearray")
-                        | ("builtins" | "__builtin__", "bytes")
-                        | ("_codecs", "encode")
-                );
-                if !known {
-                    return None;
-                }
-                let args = self.sequence(obj.args)?;
-                match args {
-                    [] => Some((Cow::Borrowed(&[][..]), None)),
-                    [inner] => self.bytes_like(*inner),
-                    [text, encoding, ..] => {
-                        let encoding = self.text(*encoding)?;
-                        if !matches!(encoding.as_ref(), "latin-1" | "latin1" | "iso-8859-1") {
-                            return None;
-                        }
-                        let text = self.text(*text)?;
-                        let bytes: Option<Vec<u8>> = text
-                            .chars()
-                            .map(|c| u8::try_from(u32::from(c)).ok())
-                            .collect();
-                        Some((Cow::Owned(bytes?), None))
-                    }
-                }
+        let Node::Object(obj) = self.get(value)? else {
+            return None;
+        };
+        if obj.kind != ObjectKind::Reduce {
+            return None;
+        }
+        let known = matches!(
+            self.global(obj.callable)?,
+            ("builtins" | "__builtin__", "bytearray" | "bytes") | ("_codecs", "encode")
+        );
+        if !known {
+            return None;
+        }
+        match self.sequence(obj.args)? {
+            [] => Some(BytesSource::Empty),
+            [inner] => self.bytes_source(*inner),
+            [text, encoding, ..] => {
+                let encoding = self.text(*encoding)?;
+                matches!(encoding.as_ref(), "latin-1" | "latin1" | "iso-8859-1")
+                    .then_some(BytesSource::Latin1(*text))
             }
-            _ => None,
         }
     }
 

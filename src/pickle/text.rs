@@ -35,6 +35,37 @@ pub fn decode_raw_unicode_escape(bytes: &[u8]) -> String {
     out
 }
 
+/// The number of characters [`decode_raw_unicode_escape`] would produce, without
+/// producing them.
+pub fn raw_unicode_escape_len(bytes: &[u8]) -> u64 {
+    let mut count = 0u64;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' && i + 1 < bytes.len() {
+            let width = match bytes[i + 1] {
+                b'u' => 4,
+                b'U' => 8,
+                _ => 0,
+            };
+            if width > 0
+                && bytes
+                    .get(i + 2..i + 2 + width)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                    .and_then(char::from_u32)
+                    .is_some()
+            {
+                count += 1;
+                i += 2 + width;
+                continue;
+            }
+        }
+        count += 1;
+        i += 1;
+    }
+    count
+}
+
 /// Protocol 0 STRING arguments (between the quotes): Python's `string-escape`.
 pub fn decode_string_escape(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
