@@ -158,11 +158,9 @@ pub fn build(path: &Path, artifact: &Artifact, graph: &Graph<'_>) -> Inspection 
         anomalies: graph.anomalies.clone(),
         embedded_pickles: pickle::embedded::find(graph)
             .into_iter()
-            .map(|span| EmbeddedPickle {
+            .map(|(span, inner)| EmbeddedPickle {
                 span,
-                globals: pickle::parse(graph.bytes(span), &mut Quiet)
-                    .map(|inner| collect_globals(&inner))
-                    .unwrap_or_default(),
+                globals: collect_globals(&inner),
             })
             .collect(),
         view,

@@ -5,18 +5,20 @@ use super::graph::{Graph, Span, Value};
 use super::machine::{Quiet, parse};
 
 /// Every bytes value (kept in the graph or popped) that holds a complete protocol 2-5
-/// pickle stream.
-pub fn find(graph: &Graph<'_>) -> Vec<Span> {
+/// pickle stream, with the graph that stream builds.
+pub fn find<'a>(graph: &Graph<'a>) -> Vec<(Span, Graph<'a>)> {
     graph
         .bytes_ops
         .iter()
-        .filter_map(|&offset| match graph.bytes_like(Value::Bytes(offset)) {
-            Some((bytes, Some(span)))
-                if looks_like_pickle(&bytes) && parse(&bytes, &mut Quiet).is_ok() =>
-            {
-                Some(span)
+        .filter_map(|&offset| {
+            // The payload as it lies in the file (never STRING's escaped text).
+            let (_, span) = graph.bytes_like_len(Value::Bytes(offset))?;
+            let span = span?;
+            let bytes = graph.bytes(span);
+            if !looks_like_pickle(bytes) {
+                return None;
             }
-            _ => None,
+            parse(bytes, &mut Quiet).ok().map(|inner| (span, inner))
         })
         .collect()
 }
@@ -38,7 +40,7 @@ mod tests {
             b"\x80\x04(C\x04\x80\x04N.0C\x04\x80\x04N.C\x0e\x80\x04not a pickle".to_vec();
         data.extend_from_slice(b"l.");
         let graph = parse(&data, &mut Quiet).unwrap();
-        let found = find(&graph);
+        let found: Vec<Span> = find(&graph).into_iter().map(|(span, _)| span).collect();
         assert_eq!(
             found,
             vec![Span { offset: 5, len: 4 }, Span { offset: 12, len: 4 }]
