@@ -492,7 +492,7 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
                 if !items.len().is_multiple_of(2) {
                     return Err(bad("DICT needs an even number of items after MARK"));
                 }
-                let entries = pairs(&items);
+                let entries = pairs(&items).collect();
                 self.push_node(Node::Dict(entries), start)?
             }
             Opcode::Tuple1 | Opcode::Tuple2 | Opcode::Tuple3 => {
@@ -944,11 +944,7 @@ fn extend(graph: &mut Graph<'_>, target: Value, items: &[Item], opcode: &str) ->
 
 /// SETITEM / SETITEMS: key/value pairs, on a dict or an object with `__setitem__`.
 fn set_items(graph: &mut Graph<'_>, target: Value, items: &[Item]) -> OpResult {
-    let entries = items.chunks_exact(2).map(|kv| Entry {
-        key: kv[0].value,
-        value: kv[1].value,
-        value_offset: kv[1].offset,
-    });
+    let entries = pairs(items);
     match node_mut(graph, target) {
         Some(Node::Dict(dict)) => dict.extend(entries),
         Some(Node::Object(obj)) => obj.entries.extend(entries),
@@ -975,15 +971,13 @@ fn values(items: &[Item]) -> Vec<Value> {
     items.iter().map(|i| i.value).collect()
 }
 
-fn pairs(items: &[Item]) -> Vec<Entry> {
-    items
-        .chunks_exact(2)
-        .map(|kv| Entry {
-            key: kv[0].value,
-            value: kv[1].value,
-            value_offset: kv[1].offset,
-        })
-        .collect()
+/// Key/value items (as DICT, SETITEM and SETITEMS take them) as dict entries.
+fn pairs(items: &[Item]) -> impl Iterator<Item = Entry> + '_ {
+    items.chunks_exact(2).map(|kv| Entry {
+        key: kv[0].value,
+        value: kv[1].value,
+        value_offset: kv[1].offset,
+    })
 }
 
 fn global(module: &[u8], name: &[u8], stack: bool) -> Result<Node, ErrorKind> {
