@@ -105,7 +105,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__check)
-            opts="-h -V --select --ignore --fail-on --format --exit-zero --strict --target --memory-budget --config --isolated --color --max-decompressed --help --version"
+            opts="-h -V --select --ignore --fail-on --format --exit-zero --strict --exclude --target --memory-budget --config --isolated --color --max-decompressed --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -125,6 +125,10 @@ _artifact() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "human json sarif github" -- "${cur}"))
+                    return 0
+                    ;;
+                --exclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --target)

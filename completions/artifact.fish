@@ -67,6 +67,7 @@ complete -c artifact -n "__fish_artifact_using_subcommand check" -l format -d 'O
 json\t'One JSON document (schema: docs/check.schema.json)'
 sarif\t'SARIF 2.1.0, for GitHub code scanning and other viewers'
 github\t'GitHub Actions workflow commands (annotations on the run)'"
+complete -c artifact -n "__fish_artifact_using_subcommand check" -l exclude -d 'Leave out files and folders matching a glob (`**/data/*.csv`, `*.parquet`); matched against the path as given and found. Repeatable; counted in the summary' -r
 complete -c artifact -n "__fish_artifact_using_subcommand check" -l target -d 'A library version the serving environment runs, for VER001 (sklearn==1.9)' -r
 complete -c artifact -n "__fish_artifact_using_subcommand check" -l memory-budget -d 'MEM001\'s budget for all arrays together ("4 GiB")' -r
 complete -c artifact -n "__fish_artifact_using_subcommand check" -l config -d 'Use this configuration file instead of searching for one' -r -F
@@ -75,7 +76,7 @@ always\t''
 never\t''"
 complete -c artifact -n "__fish_artifact_using_subcommand check" -l max-decompressed -d 'The most a compressed artifact may decompress to ("64 GiB"); more is an error, so that a decompression bomb cannot fill the disk' -r
 complete -c artifact -n "__fish_artifact_using_subcommand check" -l exit-zero -d 'Exit 0 even with findings (errors reading files still exit 2)'
-complete -c artifact -n "__fish_artifact_using_subcommand check" -l strict -d 'Globals outside the known-safe ML set are errors (SEC003)'
+complete -c artifact -n "__fish_artifact_using_subcommand check" -l strict -d 'Globals not on the allowlist are errors even from your own modules (SEC003)'
 complete -c artifact -n "__fish_artifact_using_subcommand check" -l isolated -d 'Ignore configuration files'
 complete -c artifact -n "__fish_artifact_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_using_subcommand check" -s V -l version -d 'Print version'

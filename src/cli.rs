@@ -214,9 +214,14 @@ pub struct CheckArgs {
     #[arg(long)]
     pub exit_zero: bool,
 
-    /// Globals outside the known-safe ML set are errors (SEC003).
+    /// Globals not on the allowlist are errors even from your own modules (SEC003).
     #[arg(long)]
     pub strict: bool,
+
+    /// Leave out files and folders matching a glob (`**/data/*.csv`, `*.parquet`); matched
+    /// against the path as given and found. Repeatable; counted in the summary.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
 
     /// A library version the serving environment runs, for VER001 (sklearn==1.9).
     #[arg(long, value_name = "LIB==VERSION")]

@@ -25,6 +25,8 @@ pub struct Config {
     pub memory_budget: Option<Size>,
     /// Extra globals SEC003 allows: `module.name` or `module.*`.
     pub allowed_globals: Option<Vec<String>>,
+    /// Glob patterns of files and folders `check` leaves out (counted in its summary).
+    pub exclude: Option<Vec<String>>,
     /// Library versions of the serving environment (`sklearn = "1.9"`).
     pub target: Option<BTreeMap<String, String>>,
     /// Severity per rule code.

@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use crate::container::{self, Artifact, ContainerError};
-use crate::model::{ArrayStorage, GlobalRef, ModelView, collect_globals};
-use crate::pickle::graph::{Anomaly, Span};
-use crate::pickle::{self, Graph, PickleError, Quiet, Visitor};
+use crate::model::{ArrayStorage, LoadFacts, ModelView, load_facts};
+use crate::pickle::graph::{Anomaly, AnomalyKind, Span};
+use crate::pickle::{self, Graph, PickleError, Quiet, Reading, Visitor};
 
 /// Everything `inspect` shows about one artifact.
 #[derive(Debug)]
@@ -21,10 +21,28 @@ pub struct Inspection {
     pub decoded_size: u64,
     pub streams: Vec<StreamSummary>,
     pub trailing: Option<Span>,
+    /// Compressed bytes after the end of the compressed stream (offsets in the file).
+    pub compressed_trailing: Option<Span>,
     pub anomalies: Vec<Anomaly>,
-    /// Bytes values that hold complete pickle streams, with the globals each would load.
+    /// Bytes values that hold pickle streams, with the globals each would load.
     pub embedded_pickles: Vec<EmbeddedPickle>,
+    /// What each loader would import and invoke: `joblib.load`'s reading first (the one
+    /// the view is built from), then `pickle.load`'s where it can differ.
+    pub readings: Vec<LoaderReading>,
     pub view: ModelView,
+}
+
+/// What one loader's reading of the bytes would import and invoke.
+#[derive(Debug)]
+pub struct LoaderReading {
+    pub reading: Reading,
+    /// Which loader, on which bytes (`joblib.load`, `pickle.load`).
+    pub label: &'static str,
+    pub facts: LoadFacts,
+    /// Imported globals changed in place (BUILD or item opcodes applied to them).
+    pub mutated: Vec<Anomaly>,
+    /// Where this loader would stop with an error; what came before has run.
+    pub error: Option<PickleError>,
 }
 
 #[derive(Debug)]
@@ -47,11 +65,13 @@ impl Inspection {
     }
 }
 
-/// A complete pickle stream inside a bytes value.
+/// A pickle stream inside a bytes value.
 #[derive(Debug)]
 pub struct EmbeddedPickle {
     pub span: Span,
-    pub globals: Vec<GlobalRef>,
+    pub facts: LoadFacts,
+    /// Whether it parses to its STOP (a prefix that imports something counts too).
+    pub complete: bool,
 }
 
 /// Why an artifact could not be read; names the file, and the offset and opcode when known.
@@ -68,6 +88,9 @@ pub enum ReadError {
         path: String,
         #[source]
         source: PickleError,
+        /// What was read before the error: the loader has already run it, so its
+        /// findings stand (see [`read`]).
+        partial: Option<Box<Inspection>>,
     },
 }
 
@@ -99,10 +122,22 @@ impl ReadError {
 
 /// Reads one artifact to the end, statically, and builds everything known about it.
 /// `progress` sees the compressed bytes consumed while a compressed file is decoded.
+///
+/// When the stream does not parse to the end, the error carries the inspection of what
+/// came before it: CPython runs every opcode before the one it fails on, so globals
+/// imported and calls made there are findings all the same.
 pub fn read(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Inspection, ReadError> {
     let artifact = open(path, progress)?;
-    let graph = parse(path, &artifact, &mut Quiet)?;
-    Ok(build(path, &artifact, &graph))
+    let parsed = pickle::parse_reading(artifact.bytes(), &mut Quiet, Reading::JoblibLoad);
+    let inspection = build(path, &artifact, &parsed.graph, parsed.error.clone());
+    match parsed.error {
+        None => Ok(inspection),
+        Some(source) => Err(ReadError::Pickle {
+            path: path.display().to_string(),
+            source,
+            partial: Some(Box::new(inspection)),
+        }),
+    }
 }
 
 /// Opens the container, naming the file in errors.
@@ -122,13 +157,45 @@ pub fn parse<'a, V: Visitor>(
     pickle::parse(artifact.bytes(), visitor).map_err(|source| ReadError::Pickle {
         path: path.display().to_string(),
         source,
+        partial: None,
     })
 }
 
-/// Everything known about an artifact, from its parsed graph.
-pub fn build(path: &Path, artifact: &Artifact, graph: &Graph<'_>) -> Inspection {
+/// Everything known about an artifact, from its parsed graph (`error`: where
+/// `joblib.load`'s reading stopped, if it did).
+pub fn build(
+    path: &Path,
+    artifact: &Artifact,
+    graph: &Graph<'_>,
+    error: Option<PickleError>,
+) -> Inspection {
     let data = artifact.bytes();
     let view = ModelView::build(graph);
+    let mut readings = vec![LoaderReading {
+        reading: Reading::JoblibLoad,
+        label: "joblib.load",
+        facts: load_facts(graph),
+        mutated: mutations(&graph.anomalies),
+        error: error.clone(),
+    }];
+    // `pickle.load` reads the same bytes alike unless joblib skipped array bytes (which
+    // are opcodes to it), the reading stopped early, or a spelling the two read apart.
+    let skipped = graph.ids().any(|id| {
+        graph
+            .object(pickle::Value::Node(id))
+            .is_some_and(|o| o.inline_data.is_some())
+    });
+    if skipped || error.is_some() || graph.dialect_sensitive {
+        readings.push(other_reading(data, "pickle.load"));
+    }
+    // joblib picks a codec by a short prefix, but `pickle.load` reads the file as it
+    // lies: `BZ` is BINBYTES to it, so a "bz2 file" can be a pickle that runs.
+    if let Some(raw) = artifact.raw_bytes() {
+        let reading = other_reading(raw, "pickle.load of the compressed file's own bytes");
+        if !reading.facts.globals.is_empty() || !reading.facts.invocations.is_empty() {
+            readings.push(reading);
+        }
+    }
     let joblib = artifact.container.codec().is_some()
         || view.arrays.iter().any(|a| {
             matches!(
@@ -155,14 +222,38 @@ pub fn build(path: &Path, artifact: &Artifact, graph: &Graph<'_>) -> Inspection 
             })
             .collect(),
         trailing: graph.trailing,
+        compressed_trailing: artifact
+            .compressed_trailing
+            .map(|(offset, len)| Span { offset, len }),
         anomalies: graph.anomalies.clone(),
         embedded_pickles: pickle::embedded::find(graph)
             .into_iter()
-            .map(|(span, inner)| EmbeddedPickle {
-                span,
-                globals: collect_globals(&inner),
+            .map(|e| EmbeddedPickle {
+                span: e.span,
+                facts: load_facts(&e.graph),
+                complete: e.error.is_none(),
             })
             .collect(),
+        readings,
         view,
     }
+}
+
+fn other_reading(data: &[u8], label: &'static str) -> LoaderReading {
+    let other = pickle::parse_reading(data, &mut Quiet, Reading::PickleLoad);
+    LoaderReading {
+        reading: Reading::PickleLoad,
+        label,
+        facts: load_facts(&other.graph),
+        mutated: mutations(&other.graph.anomalies),
+        error: other.error,
+    }
+}
+
+fn mutations(anomalies: &[Anomaly]) -> Vec<Anomaly> {
+    anomalies
+        .iter()
+        .filter(|a| matches!(a.kind, AnomalyKind::GlobalMutated { .. }))
+        .cloned()
+        .collect()
 }

@@ -180,7 +180,7 @@ fn folders_are_searched_by_content_not_name() {
     .unwrap();
     std::fs::copy(
         common::fixture("kmeans.p5.pkl"),
-        d.join("nested/.hidden/skipped.pkl"),
+        d.join("nested/.hidden/also_read.pkl"),
     )
     .unwrap();
     std::fs::write(d.join("train.py"), "import numpy\nclass X: pass\n").unwrap();
@@ -193,10 +193,14 @@ fn folders_are_searched_by_content_not_name() {
         .iter()
         .map(|a| a["path"].as_str().unwrap())
         .collect();
-    assert_eq!(paths, vec!["./nested/model.bin"], "{doc}");
     assert_eq!(
-        doc["summary"]["skipped"], 1,
-        "train.py parsed as protocol-0 text and failed: skipped, not an error"
+        paths,
+        vec!["./nested/.hidden/also_read.pkl", "./nested/model.bin"],
+        "hidden folders are read: {doc}"
+    );
+    assert_eq!(
+        doc["summary"]["skipped"], 2,
+        "train.py and README.md are refused by both loaders before any import: {doc}"
     );
     assert_eq!(out.status.code(), Some(1));
 }
@@ -522,27 +526,54 @@ fn target_versions_strict_and_allowed_globals() {
     ]);
     assert_eq!(out.status.code(), Some(0));
 
-    // SEC003 is info (passes) unless --strict.
+    // SEC003: a global of a known library that is not on the allowlist is an error; one
+    // from the user's own module is a warning (error under --strict) naming allowed-globals.
     let torch = fixture("prt_torch_reference.p2.pkl");
+    let out = run(&[
+        "check",
+        "--isolated",
+        "--format",
+        "json",
+        "--select",
+        "SEC003",
+        &torch,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
     assert_eq!(
-        run(&["check", "--isolated", "--select", "SEC003", &torch])
-            .status
-            .code(),
-        Some(0)
+        json(&out)["artifacts"][0]["findings"][0]["severity"],
+        "error"
     );
-    assert_eq!(
-        run(&[
-            "check",
-            "--isolated",
-            "--select",
-            "SEC003",
-            "--strict",
-            &torch
-        ])
-        .status
-        .code(),
-        Some(1)
+    let dir = tempfile::tempdir().unwrap();
+    let own = dir.path().join("own.pkl");
+    std::fs::write(&own, b"cmycompany.features\nCleaner\n)R.").unwrap();
+    let own = own.to_str().unwrap();
+    let out = run(&[
+        "check",
+        "--isolated",
+        "--format",
+        "json",
+        "--select",
+        "SEC003",
+        own,
+    ]);
+    let doc = json(&out);
+    let finding = &doc["artifacts"][0]["findings"][0];
+    assert_eq!(finding["severity"], "warning");
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("allowed-globals")
     );
+    assert_eq!(out.status.code(), Some(1));
+    let passes = |extra: &[&str]| {
+        let mut args = vec!["check", "--isolated", "--select", "SEC003"];
+        args.extend_from_slice(extra);
+        args.push(own);
+        run(&args).status.code()
+    };
+    assert_eq!(passes(&["--fail-on", "error"]), Some(0));
+    assert_eq!(passes(&["--fail-on", "error", "--strict"]), Some(1));
 
     // A reviewed global allowed in the configuration is not reported; sha256 suppressions work.
     let dir = tempfile::tempdir().unwrap();

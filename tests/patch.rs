@@ -367,7 +367,7 @@ fn apply(file: &str, choose: &dyn Fn(&[Setting]) -> Vec<Edit>) -> Patched {
     let mut recorder = Recorder::default();
     let graph = inspection::parse(&path, &artifact, &mut recorder).unwrap();
     let layout = recorder.0.from_streams(&graph.streams);
-    let insp = inspection::build(&path, &artifact, &graph);
+    let insp = inspection::build(&path, &artifact, &graph, None);
     let edits = choose(&insp.view.settings);
     let splices = patch::splices(artifact.bytes(), &layout, &edits).unwrap();
     let dir = tempfile::tempdir().unwrap();

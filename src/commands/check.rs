@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::cli::{CheckArgs, CheckFormat, Level};
 use crate::commands::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::config::{self, Suppression};
-use crate::container::{self, Container};
+use crate::container;
 use crate::inspection::{self, ReadError};
 use crate::report::FileError;
 use crate::report::check::{ArtifactResult, CheckReport};
@@ -23,18 +23,29 @@ use crate::rules::{self, Severity};
 /// Extensions that make a file an artifact even when its first byte could be text.
 const PICKLE_EXTENSIONS: &[&str] = &["pkl", "pickle", "pck", "pk", "joblib", "sav", "p", "pkl.z"];
 
-/// The outcome of reading and checking one file.
-type Checked = Result<Vec<rules::Finding>, ReadError>;
-/// Files to read, and files passed over with the reason.
-type Discovered = (Vec<(PathBuf, Candidate)>, Vec<(String, String)>);
+/// The outcome of reading and checking one file: its findings (also those of what ran
+/// before a parse error), and the error when it could not be read to the end.
+type Checked = (Vec<rules::Finding>, Option<ReadError>, bool);
+
+/// What a folder walk found.
+#[derive(Default)]
+struct Discovered {
+    files: Vec<(PathBuf, Candidate)>,
+    /// Passed over, with why.
+    skipped: Vec<(String, String)>,
+    /// Could not be walked: the gate fails closed.
+    errors: Vec<FileError>,
+    excluded: usize,
+}
 
 /// How sure we are that a file is an artifact before reading it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Candidate {
-    /// Named on the command line, or recognised by its magic bytes: read errors count.
+    /// Named on the command line, with a model file's extension, or in a container we
+    /// cannot read yet: read errors count.
     Certain,
-    /// Found in a folder, and its first byte is only a protocol-0/1 opcode (as plain text
-    /// can be): an artifact if it parses, skipped as "not an artifact" if it does not.
+    /// Found in a folder: an artifact unless `pickle.load` and `joblib.load` would both
+    /// refuse it before importing anything (then it is listed as "not an artifact").
     Maybe,
 }
 
@@ -95,18 +106,43 @@ pub fn run(args: &CheckArgs, color: bool) -> anyhow::Result<ExitCode> {
     }
     let severities = cfg.severity.clone().unwrap_or_default();
 
-    let (files, mut skipped) = discover(&args.paths)?;
+    let mut patterns = cfg.exclude.clone().unwrap_or_default();
+    patterns.extend(args.exclude.iter().cloned());
+    let exclude = exclusions(&patterns)?;
+    let Discovered {
+        files,
+        mut skipped,
+        errors: walk_errors,
+        excluded,
+    } = discover(&args.paths, &exclude)?;
     let results = read_all(&files, &options);
 
     let root = loaded.root();
     let mut used = vec![false; cfg.suppress.len()];
     let mut report = CheckReport {
         fail_on,
+        excluded,
+        errors: walk_errors,
         ..CheckReport::default()
     };
-    for ((path, candidate), result) in files.iter().zip(results) {
-        match result {
-            Ok(findings) => {
+    for ((path, candidate), (findings, error, imports)) in files.iter().zip(results) {
+        if let Some(e) = &error
+            && *candidate == Candidate::Maybe
+            && !imports
+            && refused_before_import(e)
+        {
+            skipped.push((
+                display(path),
+                "not an artifact (pickle.load and joblib.load refuse it before importing anything)"
+                    .into(),
+            ));
+            continue;
+        }
+        if let Some(e) = &error {
+            report.errors.push(FileError::from(e));
+        }
+        if error.is_none() || !findings.is_empty() {
+            {
                 let mut kept = Vec::new();
                 let mut hash = None;
                 for mut f in findings {
@@ -133,13 +169,6 @@ pub fn run(args: &CheckArgs, color: bool) -> anyhow::Result<ExitCode> {
                     findings: kept,
                 });
             }
-            Err(e) if *candidate == Candidate::Maybe && matches!(e, ReadError::Pickle { .. }) => {
-                skipped.push((
-                    display(path),
-                    "not an artifact (text that does not parse as a pickle)".into(),
-                ));
-            }
-            Err(e) => report.errors.push(FileError::from(&e)),
         }
     }
     report.skipped = skipped;
@@ -202,55 +231,90 @@ fn display(path: &Path) -> String {
     path.display().to_string()
 }
 
-/// Walks the paths; returns the files to read and the ones passed over (with why).
-fn discover(paths: &[PathBuf]) -> anyhow::Result<Discovered> {
-    let mut files = Vec::new();
-    let mut skipped = Vec::new();
+/// The `--exclude` / `exclude` globs, matched against whole paths and file names.
+fn exclusions(patterns: &[String]) -> anyhow::Result<globset::GlobSet> {
+    let mut set = globset::GlobSetBuilder::new();
+    for p in patterns {
+        let glob = globset::GlobBuilder::new(p)
+            .literal_separator(false)
+            .build()
+            .map_err(|e| anyhow!("exclude pattern '{p}': {e}"))?;
+        set.add(glob);
+    }
+    set.build().map_err(|e| anyhow!("exclude patterns: {e}"))
+}
+
+fn is_excluded(exclude: &globset::GlobSet, path: &Path) -> bool {
+    !exclude.is_empty()
+        && (exclude.is_match(path)
+            || path
+                .file_name()
+                .is_some_and(|n| exclude.is_match(Path::new(n))))
+}
+
+/// Walks the paths. Nothing is passed over silently: hidden folders, `__pycache__` and
+/// `node_modules` are walked like any other, symbolic links are followed (a loop is
+/// listed, once), and only what the user excluded is left out (and counted).
+fn discover(paths: &[PathBuf], exclude: &globset::GlobSet) -> anyhow::Result<Discovered> {
+    let mut found = Discovered::default();
     for path in paths {
         let meta = std::fs::metadata(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
         if !meta.is_dir() {
-            files.push((path.clone(), Candidate::Certain));
+            found.files.push((path.clone(), Candidate::Certain));
             continue;
         }
-        let mut dirs = vec![path.clone()];
-        while let Some(dir) = dirs.pop() {
-            let mut entries: Vec<_> = std::fs::read_dir(&dir)
-                .map_err(|e| anyhow!("{}: {e}", dir.display()))?
-                .filter_map(Result::ok)
-                .collect();
-            entries.sort_by_key(|e| e.file_name());
-            for entry in entries.into_iter().rev() {
-                let name = entry.file_name();
-                let name = name.to_string_lossy();
-                let Ok(kind) = entry.file_type() else {
+        let mut walk = walkdir::WalkDir::new(path)
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter();
+        while let Some(entry) = walk.next() {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    let at = e.path().map(display).unwrap_or_else(|| display(path));
+                    if e.loop_ancestor().is_some() {
+                        found.skipped.push((
+                            at,
+                            "a symbolic link back to a folder above it (walked once)".into(),
+                        ));
+                    } else if e.io_error().map(|io| io.kind()) == Some(std::io::ErrorKind::NotFound)
+                    {
+                        found
+                            .skipped
+                            .push((at, "a broken symbolic link (nothing to load)".into()));
+                    } else {
+                        found.errors.push(FileError {
+                            path: at,
+                            message: format!("cannot be walked: {e}"),
+                            offset: None,
+                            opcode: None,
+                        });
+                    }
                     continue;
-                };
-                let p = entry.path();
-                if kind.is_dir() {
-                    if !name.starts_with('.') && name != "__pycache__" && name != "node_modules" {
-                        dirs.push(p);
-                    }
-                } else if kind.is_file() {
-                    match classify(&p) {
-                        Ok(Some(c)) => files.push((p, c)),
-                        Ok(None) => {}
-                        Err(why) => skipped.push((display(&p), why)),
-                    }
                 }
+            };
+            if entry.depth() > 0 && is_excluded(exclude, entry.path()) {
+                found.excluded += 1;
+                if entry.file_type().is_dir() {
+                    walk.skip_current_dir();
+                }
+                continue;
+            }
+            if entry.file_type().is_file() {
+                let p = entry.into_path();
+                let candidate = candidate(&p);
+                found.files.push((p, candidate));
             }
         }
     }
-    files.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok((files, skipped))
+    found.files.sort_by(|a, b| a.0.cmp(&b.0));
+    found.files.dedup_by(|a, b| a.0 == b.0);
+    Ok(found)
 }
 
-/// Decides from the first bytes whether a file found in a folder is an artifact.
-/// `Ok(None)`: plainly not one. `Err(why)`: looks like one we cannot read (reported).
-fn classify(path: &Path) -> Result<Option<Candidate>, String> {
-    let mut head = [0u8; 16];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .map_err(|e| format!("cannot read: {e}"))?;
+/// Model files by name are artifacts whatever their bytes; everything else found in a
+/// folder is one unless both loaders would refuse it before importing anything.
+fn candidate(path: &Path) -> Candidate {
     let named = path
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
@@ -259,15 +323,25 @@ fn classify(path: &Path) -> Result<Option<Candidate>, String> {
                 .iter()
                 .any(|e| n.ends_with(&format!(".{e}")))
         });
-    match container::detect(&head[..n]) {
-        Ok(Container::Compressed(_)) => Ok(Some(Candidate::Certain)),
-        Ok(Container::Pickle) if head[0] == 0x80 || named => Ok(Some(Candidate::Certain)),
-        Ok(Container::Pickle) => Ok(Some(Candidate::Maybe)),
-        Err(container::ContainerError::Zip(_)) if named => {
-            Err("a zip archive (PyTorch, skops): not supported yet, not checked".into())
-        }
-        Err(_) if named => Ok(Some(Candidate::Certain)),
-        Err(_) => Ok(None),
+    if named {
+        Candidate::Certain
+    } else {
+        Candidate::Maybe
+    }
+}
+
+/// Whether a read error shows that neither loader gets as far as importing anything:
+/// the bytes are not a pickle or a joblib container at all. Containers we cannot read
+/// yet (zip, npy, legacy joblib) and decoders that produced data do not qualify.
+fn refused_before_import(e: &ReadError) -> bool {
+    match e {
+        ReadError::Pickle { .. } => true,
+        ReadError::Container { source, .. } => matches!(
+            source,
+            container::ContainerError::Empty
+                | container::ContainerError::Unrecognised(_)
+                | container::ContainerError::Decode { decoded: 0, .. }
+        ),
     }
 }
 
@@ -285,8 +359,7 @@ fn read_all(files: &[(PathBuf, Candidate)], options: &rules::Options) -> Vec<Che
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some((path, _)) = files.get(i) else { break };
-                    let result = inspection::read(path, &mut |_| {})
-                        .map(|insp| rules::check(&insp, options));
+                    let result = check_one(path, options);
                     if let Ok(mut slot) = slots[i].lock() {
                         *slot = Some(result);
                     }
@@ -300,15 +373,75 @@ fn read_all(files: &[(PathBuf, Candidate)], options: &rules::Options) -> Vec<Che
         .map(|(slot, (path, _))| {
             slot.into_inner().ok().flatten().unwrap_or_else(|| {
                 // A worker panicked on this file: report it, never drop it silently.
-                Err(ReadError::Container {
+                let error = ReadError::Container {
                     path: display(path),
                     source: container::ContainerError::Open(std::io::Error::other(
                         "internal error while checking this file",
                     )),
-                })
+                };
+                (Vec::new(), Some(error), true)
             })
         })
         .collect()
+}
+
+/// Reads and checks one file. When it does not parse to the end, what was read before
+/// the error is checked too (the loader ran it); `imports` tells whether any reading
+/// imports or invokes anything at all.
+fn check_one(path: &Path, options: &rules::Options) -> Checked {
+    match inspection::read(path, &mut |_| {}) {
+        Ok(insp) => (rules::check(&insp, options), None, true),
+        Err(error) => {
+            let (findings, imports) = match &error {
+                ReadError::Pickle {
+                    partial: Some(insp),
+                    ..
+                } => {
+                    let imports = insp.readings.iter().any(|r| {
+                        !r.facts.globals.is_empty()
+                            || !r.facts.invocations.is_empty()
+                            || !r.mutated.is_empty()
+                    }) || !insp.embedded_pickles.is_empty();
+                    let findings = if imports {
+                        rules::check(insp, options)
+                    } else {
+                        Vec::new()
+                    };
+                    (findings, imports)
+                }
+                // joblib cannot decode it, but `pickle.load` reads the bytes as they lie
+                // (`BZ` is BINBYTES to it): if that imports anything, it is an artifact.
+                ReadError::Container {
+                    source: container::ContainerError::Decode { .. },
+                    ..
+                } => (Vec::new(), raw_reading_imports(path)),
+                _ => (Vec::new(), false),
+            };
+            (findings, Some(error), imports)
+        }
+    }
+}
+
+fn raw_reading_imports(path: &Path) -> bool {
+    let Ok(file) = std::fs::File::open(path) else {
+        return true;
+    };
+    // SAFETY: read-only map of a file we only read.
+    let Ok(map) = (unsafe { memmap2::Mmap::map(&file) }) else {
+        return true;
+    };
+    let parsed = crate::pickle::parse_reading(
+        &map,
+        &mut crate::pickle::Quiet,
+        crate::pickle::Reading::PickleLoad,
+    );
+    let g = &parsed.graph;
+    g.ids().any(|id| {
+        matches!(
+            g.node(id),
+            crate::pickle::Node::Global(_) | crate::pickle::Node::Extension(_)
+        )
+    })
 }
 
 fn suppression_matches(

@@ -27,7 +27,7 @@ struct Side {
 fn side(path: &Path) -> anyhow::Result<Side> {
     let artifact = inspection::open(path, &mut |_| {})?;
     let graph = inspection::parse(path, &artifact, &mut Quiet)?;
-    let insp: Inspection = inspection::build(path, &artifact, &graph);
+    let insp: Inspection = inspection::build(path, &artifact, &graph, None);
     let data = artifact.bytes();
     let view = insp.view;
     let arrays = view

@@ -24,7 +24,14 @@ pub fn run(args: &DisArgs) -> anyhow::Result<ExitCode> {
     let result = pickle::parse(artifact.bytes(), &mut listing);
     let write_result = listing.finish();
     if let Err(source) = result {
-        eprintln!("error: {}", ReadError::Pickle { path, source });
+        eprintln!(
+            "error: {}",
+            ReadError::Pickle {
+                path,
+                source,
+                partial: None
+            }
+        );
         return Ok(ExitCode::from(EXIT_ERROR));
     }
     write_result?;

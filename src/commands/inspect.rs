@@ -20,8 +20,19 @@ pub fn run(args: &InspectArgs, color: bool) -> anyhow::Result<ExitCode> {
     let mut out = stdout.lock();
     match args.format {
         Format::Json => {
-            let errors: Vec<FileError> = errors.iter().map(FileError::from).collect();
-            let doc = inspect_json::document(&inspections, &errors);
+            let file_errors: Vec<FileError> = errors.iter().map(FileError::from).collect();
+            // What was read before a parse error is listed too (`complete: false`): the
+            // loader has already run it.
+            let mut listed: Vec<&crate::inspection::Inspection> = inspections.iter().collect();
+            for e in &errors {
+                if let crate::inspection::ReadError::Pickle {
+                    partial: Some(p), ..
+                } = e
+                {
+                    listed.push(p);
+                }
+            }
+            let doc = inspect_json::document(&listed, &file_errors);
             serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
         }

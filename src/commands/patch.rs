@@ -27,7 +27,7 @@ pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
     let mut recorder = Recorder::default();
     let graph = inspection::parse(input, &artifact, &mut recorder)?;
     let layout = recorder.0.from_streams(&graph.streams);
-    let inspection = inspection::build(input, &artifact, &graph);
+    let inspection = inspection::build(input, &artifact, &graph, None);
 
     let mut edits = patch::plan_set(&inspection.view, &args.set)?;
     if args.fix {

@@ -1,7 +1,7 @@
 //! The codecs joblib compresses whole files with (`joblib/compressor.py`), by magic prefix.
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 
 /// Caps the decoder's dictionary so a forged LZMA header cannot make us allocate
 /// gigabytes (joblib's presets use at most 64 MiB).
@@ -41,29 +41,23 @@ impl Codec {
         }
     }
 
-    /// The codec whose magic bytes start `head`.
-    ///
-    /// zlib's first byte 0x78 and lzma-alone's `5d 00` cannot start a pickle: 0x78 is not
-    /// an opcode, and 0x5d (EMPTY_LIST) is never followed by 0x00 in a valid stream.
+    /// The codec joblib picks for a file starting with `head`: exactly the prefixes of
+    /// `joblib/compressor.py` (`_COMPRESSORS[name].prefix`), tested in its order. joblib
+    /// looks no further (a zlib header checksum, an lzma dictionary size), so neither may
+    /// we: a file it decodes is a file we decode.
     pub fn detect(head: &[u8]) -> Option<Codec> {
-        let zlib_header = head.len() >= 2
-            && head[0] == 0x78
-            && (u16::from(head[0]) << 8 | u16::from(head[1])) % 31 == 0;
-        if zlib_header {
-            Some(Codec::Zlib)
-        } else if head.starts_with(&[0x1f, 0x8b]) {
-            Some(Codec::Gzip)
-        } else if head.starts_with(b"BZh") {
-            Some(Codec::Bz2)
-        } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
-            Some(Codec::Xz)
-        } else if head.starts_with(&[0x5d, 0x00, 0x00]) {
-            Some(Codec::LzmaAlone)
-        } else if head.starts_with(&[0x04, 0x22, 0x4d, 0x18]) {
-            Some(Codec::Lz4)
-        } else {
-            None
-        }
+        const PREFIXES: [(&[u8], Codec); 6] = [
+            (b"x", Codec::Zlib),
+            (b"\x1f\x8b", Codec::Gzip),
+            (b"BZ", Codec::Bz2),
+            (b"\x5d\x00", Codec::LzmaAlone),
+            (b"\xfd7zXZ", Codec::Xz),
+            (b"\x04\x22\x4d\x18", Codec::Lz4),
+        ];
+        PREFIXES
+            .iter()
+            .find(|(prefix, _)| head.starts_with(prefix))
+            .map(|&(_, codec)| codec)
     }
 }
 
@@ -73,12 +67,18 @@ impl fmt::Display for Codec {
     }
 }
 
-/// Streams `input` through the codec's decoder into `output`.
-pub fn decode(codec: Codec, input: &mut dyn Read, output: &mut dyn Write) -> io::Result<u64> {
+/// Streams `input` through the codec's decoder into `output`. The decoders read through
+/// `input`'s buffer and stop at the end of the compressed data, so what `input` still
+/// holds afterwards is what follows the stream.
+pub fn decode(
+    codec: Codec,
+    input: &mut dyn io::BufRead,
+    output: &mut dyn Write,
+) -> io::Result<u64> {
     match codec {
-        Codec::Zlib => io::copy(&mut flate2::read::ZlibDecoder::new(input), output),
-        Codec::Gzip => io::copy(&mut flate2::read::MultiGzDecoder::new(input), output),
-        Codec::Bz2 => io::copy(&mut bzip2::read::MultiBzDecoder::new(input), output),
+        Codec::Zlib => io::copy(&mut flate2::bufread::ZlibDecoder::new(input), output),
+        Codec::Gzip => io::copy(&mut flate2::bufread::MultiGzDecoder::new(input), output),
+        Codec::Bz2 => io::copy(&mut bzip2::bufread::MultiBzDecoder::new(input), output),
         Codec::Xz => io::copy(
             &mut lzma_rust2::XzReader::new_mem_limit(input, true, LZMA_MEMORY_LIMIT_KIB),
             output,

@@ -46,6 +46,10 @@ pub enum ContainerError {
         "at offset 0: not a pickle or joblib file (first bytes {0}); zip-based formats (PyTorch, skops) are not supported yet"
     )]
     Zip(String),
+    #[error(
+        "at offset 0: a NumPy .npy file: not read yet (object arrays in it are pickles that numpy.load(allow_pickle=True) runs)"
+    )]
+    Npy,
     #[error("at offset 0: legacy joblib 'ZF' container (joblib < 0.9.3) is not supported")]
     LegacyJoblib,
     #[error("at offset 0: not a pickle or joblib file (first bytes {0})")]
@@ -56,6 +60,8 @@ pub enum ContainerError {
     Decode {
         codec: Codec,
         consumed: u64,
+        /// Bytes the decoder had produced before it failed (a loader has read them).
+        decoded: u64,
         #[source]
         source: io::Error,
     },
@@ -116,6 +122,10 @@ pub struct Artifact {
     pub container: Container,
     /// Size of the file on disk.
     pub file_size: u64,
+    /// (offset, length) of compressed-file bytes after the end of the compressed stream.
+    pub compressed_trailing: Option<(u64, u64)>,
+    /// The file itself when it is compressed: `pickle.load` reads those bytes too.
+    raw: Option<Mmap>,
     map: Mmap,
 }
 
@@ -123,6 +133,12 @@ impl Artifact {
     /// The pickle bytes: the file itself, or the decompressed stream.
     pub fn bytes(&self) -> &[u8] {
         &self.map
+    }
+
+    /// The bytes of a compressed file as they lie on disk (None for a raw pickle, whose
+    /// bytes are [`Artifact::bytes`]).
+    pub fn raw_bytes(&self) -> Option<&[u8]> {
+        self.raw.as_deref()
     }
 }
 
@@ -136,6 +152,10 @@ pub fn detect(head: &[u8]) -> Result<Container, ContainerError> {
     }
     if head.starts_with(b"PK\x03\x04") {
         return Err(ContainerError::Zip(hex(head)));
+    }
+    // 0x93 is STACK_GLOBAL: a .npy would otherwise pass for a broken pickle.
+    if head.starts_with(b"\x93NUMPY") {
+        return Err(ContainerError::Npy);
     }
     // 0x89 is NEWFALSE, so these two would otherwise pass for protocol-0 pickles.
     if head.starts_with(b"\x89HDF") {
@@ -175,6 +195,8 @@ pub fn open(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Artifact, Cont
     let mut head = [0u8; 16];
     let n = read_head(&mut file, &mut head).map_err(ContainerError::Open)?;
     let container = detect(&head[..n])?;
+    let mut compressed_trailing = None;
+    let mut raw = None;
     let map = match container {
         // SAFETY: the map is read-only. Like every tool that maps files, we assume
         // nobody truncates the artifact while we read it.
@@ -187,14 +209,22 @@ pub fn open(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Artifact, Cont
             map
         }
         Container::Compressed(codec) => {
+            // SAFETY: read-only, as above.
+            raw = unsafe { Mmap::map(&file) }.ok();
             let file = File::open(path).map_err(ContainerError::Open)?;
-            decode_to_map(codec, file, progress)?
+            let (map, consumed) = decode_to_map(codec, file, progress)?;
+            if consumed < file_size {
+                compressed_trailing = Some((consumed, file_size - consumed));
+            }
+            map
         }
     };
     Ok(Artifact {
         path: path.to_path_buf(),
         container,
         file_size,
+        compressed_trailing,
+        raw,
         map,
     })
 }
@@ -226,38 +256,44 @@ impl<R: Read> Read for Counting<'_, R> {
     }
 }
 
+/// Decodes into an anonymous temporary file and maps it; also returns how many
+/// compressed bytes the decoder used (the rest of the file follows the stream).
 fn decode_to_map(
     codec: Codec,
     file: File,
     progress: &mut dyn FnMut(u64),
-) -> Result<Mmap, ContainerError> {
+) -> Result<(Mmap, u64), ContainerError> {
     let mut spill = tempfile::tempfile().map_err(ContainerError::Spill)?;
-    let mut counting = Counting {
-        inner: io::BufReader::with_capacity(1 << 16, file),
+    let counting = Counting {
+        inner: file,
         consumed: 0,
         progress,
     };
+    let mut counting = io::BufReader::with_capacity(1 << 16, counting);
     let limit = max_decompressed();
-    let result = {
+    let (result, decoded) = {
         let mut writer = Capped {
             inner: io::BufWriter::with_capacity(1 << 20, &mut spill),
             written: 0,
             limit,
         };
-        codec::decode(codec, &mut counting, &mut writer).and_then(|_| writer.flush())
+        let result = codec::decode(codec, &mut counting, &mut writer).and_then(|_| writer.flush());
+        (result, writer.written)
     };
+    let used = counting.get_ref().consumed - counting.buffer().len() as u64;
     match result {
         Err(e) if e.kind() == io::ErrorKind::FileTooLarge => {
             return Err(ContainerError::TooLarge {
                 codec,
                 limit,
-                consumed: counting.consumed,
+                consumed: used,
             });
         }
         Err(source) => {
             return Err(ContainerError::Decode {
                 codec,
-                consumed: counting.consumed,
+                consumed: used,
+                decoded,
                 source,
             });
         }
@@ -266,12 +302,14 @@ fn decode_to_map(
     if spill.metadata().map_err(ContainerError::Spill)?.len() == 0 {
         return Err(ContainerError::Decode {
             codec,
-            consumed: counting.consumed,
+            consumed: used,
+            decoded: 0,
             source: io::Error::new(io::ErrorKind::UnexpectedEof, "no data after decompression"),
         });
     }
     // SAFETY: the temporary file is ours alone and already deleted from the folder.
-    unsafe { Mmap::map(&spill) }.map_err(ContainerError::Map)
+    let map = unsafe { Mmap::map(&spill) }.map_err(ContainerError::Map)?;
+    Ok((map, used))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 
 mod arrays;
 mod boosters;
+pub mod globals;
 mod path;
 mod settings;
 pub mod ubjson;
@@ -21,6 +22,7 @@ use std::rc::Rc;
 use crate::pickle::{Graph, Node, NodeId, Value};
 
 pub use arrays::{ArrayInfo, ArrayStorage};
+pub use globals::{GetattrTarget, GlobalRef, Invocation, LoadFacts, collect_globals, load_facts};
 pub use path::{PathId, Paths, Segment};
 pub use settings::{BlobValue, Location, Setting, SettingValue};
 
@@ -65,19 +67,6 @@ pub(crate) fn join_param(prefix: &[String], attribute: &str) -> String {
     } else {
         format!("{}__{}", prefix.join("__"), attribute)
     }
-}
-
-/// A global the loader must import.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GlobalRef {
-    pub module: String,
-    pub name: String,
-    /// How many GLOBAL / STACK_GLOBAL / INST opcodes name it.
-    pub count: u64,
-    /// Whether it is called or instantiated (REDUCE, NEWOBJ, INST, OBJ) at least once.
-    pub called: bool,
-    /// Offset of the first reference.
-    pub first_offset: u64,
 }
 
 #[derive(Debug, Default)]
@@ -433,40 +422,4 @@ fn push_object_children(
     {
         push(s.root, Segment::Label("<array>"));
     }
-}
-
-/// Every global a graph names, once each, with how often and whether it is called.
-pub fn collect_globals(graph: &Graph<'_>) -> Vec<GlobalRef> {
-    let mut found: BTreeMap<(String, String), GlobalRef> = BTreeMap::new();
-    let mut called = vec![false; graph.len()];
-    for id in graph.ids() {
-        if let Node::Object(obj) = graph.node(id)
-            && let Value::Node(callee) = obj.callable
-        {
-            called[callee as usize] = true;
-            // copyreg._reconstructor(cls, ...) instantiates its first argument.
-            if matches!(graph.global(obj.callable), Some((_, "_reconstructor")))
-                && let Some(&Value::Node(cls)) = graph.sequence(obj.args).and_then(|a| a.first())
-            {
-                called[cls as usize] = true;
-            }
-        }
-    }
-    for id in graph.ids() {
-        if let Node::Global(g) = graph.node(id) {
-            let (module, name) = (&g.module, &g.name);
-            let entry = found
-                .entry((module.to_string(), name.to_string()))
-                .or_insert_with(|| GlobalRef {
-                    module: module.to_string(),
-                    name: name.to_string(),
-                    count: 0,
-                    called: false,
-                    first_offset: graph.origin(id),
-                });
-            entry.count += 1;
-            entry.called |= called[id as usize];
-        }
-    }
-    found.into_values().collect()
 }

@@ -134,6 +134,16 @@ pub struct GlobalName {
     pub name: Box<str>,
     /// Whether it came from STACK_GLOBAL (true) or GLOBAL/INST (false).
     pub stack: bool,
+    /// The unpickler's protocol when the name was read (`find_class` renames Python 2
+    /// names below 3 and walks dotted names from 4; see [`super::names`]).
+    pub proto: u8,
+}
+
+impl GlobalName {
+    /// What `find_class` imports for this name.
+    pub fn resolved(&self) -> super::names::Resolved {
+        super::names::resolve(&self.module, &self.name, self.proto)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -220,6 +230,10 @@ pub enum AnomalyKind {
     OutOfBandBuffer,
     /// joblib padding that is longer than alignment needs or not made of 0xFF.
     UnusualJoblibPadding { length: u64 },
+    /// BUILD, APPEND(S), ADDITEMS or SETITEM(S) applied to an imported global itself: the
+    /// loader sets attributes of (or calls `__setstate__` on, or adds items to) a module,
+    /// class or function of the running process.
+    GlobalMutated { global: String },
 }
 
 /// Where the bytes of a bytes-like value are (see [`Graph::bytes_like`]).
@@ -244,6 +258,13 @@ pub struct Graph<'a> {
     /// Offsets of every opcode that pushed bytes, kept or popped: where content can
     /// hide from a reader that only looks at the final object graph.
     pub bytes_ops: Vec<u64>,
+    /// Whether the stream holds something `pickle.load` and `joblib.load` may read
+    /// differently (a text number not spelled as CPython's pickler spells it, a BUILD that
+    /// sets nothing on a container): the other loader's reading must be made too.
+    pub dialect_sensitive: bool,
+    /// Values a BUILD state stored under `__setstate__` (in the dict or the slot state):
+    /// the next BUILD on that object calls them.
+    pub setstate_installs: Vec<Value>,
 }
 
 impl<'a> Graph<'a> {
@@ -256,6 +277,8 @@ impl<'a> Graph<'a> {
             anomalies: Vec::new(),
             trailing: None,
             bytes_ops: Vec::new(),
+            dialect_sensitive: false,
+            setstate_installs: Vec::new(),
         }
     }
 

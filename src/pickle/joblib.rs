@@ -12,7 +12,28 @@
 //!
 //! This module only computes that layout from the wrapper's state; the machine skips it.
 
-use super::graph::{Graph, Value};
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use super::graph::{Graph, Node, Value};
+
+/// Fixed-size numpy type strings with their kind and item size, from numpy itself
+/// (scripts/python_names.py).
+const NUMPY_DTYPES: &str = include_str!("data/numpy_dtypes.tsv");
+
+static FIXED_DTYPES: LazyLock<HashMap<&'static str, (char, u64)>> = LazyLock::new(|| {
+    NUMPY_DTYPES
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let mut f = l.split('\t');
+            let spelling = f.next()?;
+            let kind = f.next()?.chars().next()?;
+            let size = f.next()?.parse().ok()?;
+            Some((spelling, (kind, size)))
+        })
+        .collect()
+});
 
 /// What follows a wrapper's BUILD.
 #[derive(Clone, Debug, PartialEq)]
@@ -31,11 +52,27 @@ pub struct ArrayLayout {
 /// numpy's `NPY_ITEM_HASOBJECT` flag in a dtype's pickled state.
 const NPY_ITEM_HASOBJECT: i64 = 0x01;
 
-/// Whether an object is a joblib `NumpyArrayWrapper`.
+/// Whether an object is a joblib `NumpyArrayWrapper`: joblib tests `isinstance`, so the
+/// class must be exactly `joblib.numpy_pickle.NumpyArrayWrapper` as `find_class` resolves
+/// it. A look-alike class is not skipped by joblib, so it must not be skipped here.
 pub fn is_array_wrapper(graph: &Graph<'_>, value: Value) -> bool {
-    graph.class_of(value).is_some_and(|(module, name)| {
-        name == "NumpyArrayWrapper" && module.ends_with("numpy_pickle")
-    })
+    let Some(obj) = graph.object(value) else {
+        return false;
+    };
+    let class = match obj.kind {
+        super::graph::ObjectKind::Reduce => graph
+            .global(obj.callable)
+            .filter(|g| matches!(*g, ("copyreg" | "copy_reg", "_reconstructor")))
+            .and_then(|_| graph.sequence(obj.args)?.first().copied()),
+        _ => Some(obj.callable),
+    };
+    match class.and_then(|c| graph.get(c)) {
+        Some(Node::Global(g)) => {
+            let r = g.resolved();
+            r.module == "joblib.numpy_pickle" && r.name == "NumpyArrayWrapper"
+        }
+        _ => false,
+    }
 }
 
 /// Reads the layout from a wrapper's BUILD state.
@@ -93,14 +130,20 @@ pub fn layout(graph: &Graph<'_>, wrapper: Value) -> Result<ArrayLayout, String> 
 
 /// A pickled `numpy.dtype`: `REDUCE(numpy.dtype, ('f8', False, True))` then
 /// `BUILD((version, byteorder, subdescr, names, fields, elsize, alignment, flags, ...))`.
-/// `elsize` is -1 for fixed-size types, whose size is the number in the type string.
-/// Returns the type string, the item size and whether the dtype holds Python objects.
+/// Sized as numpy sizes it: the type string in any spelling numpy accepts (`f8`, `<f8`,
+/// `float64`, `double`, `U40`, `M8[ns]`), and for the flexible kinds (str, bytes, void) the
+/// state's `elsize` and, for void, its object flag, which `dtype.__setstate__` honours.
+/// Returns the type string, the item size and whether the dtype holds Python objects; a
+/// dtype this cannot size exactly is an error, never a guess.
 pub fn dtype_of(graph: &Graph<'_>, dtype: Value) -> Result<(String, u64, bool), String> {
     let obj = graph
         .object(dtype)
         .ok_or("dtype is not a numpy.dtype object")?;
-    let callee = graph.global(obj.callable).map(|(_, name)| name);
-    if callee != Some("dtype") {
+    let is_dtype = matches!(graph.get(obj.callable), Some(Node::Global(g)) if {
+        let r = g.resolved();
+        r.module == "numpy" && r.name == "dtype"
+    });
+    if !is_dtype {
         return Err("dtype is not a numpy.dtype object".into());
     }
     let args = graph
@@ -118,14 +161,70 @@ pub fn dtype_of(graph: &Graph<'_>, dtype: Value) -> Result<(String, u64, bool), 
     };
     let elsize = int_at(5).unwrap_or(-1);
     let flags = int_at(7).unwrap_or(0);
-    let object = type_str.starts_with('O') || flags & NPY_ITEM_HASOBJECT != 0;
-    let itemsize = if elsize > 0 {
-        elsize as u64
+    let cannot = || format!("cannot size numpy dtype '{type_str}' exactly");
+    let bare = type_str.trim_start_matches(['<', '>', '=', '|']);
+    let (kind, itemsize) = if let Some(&(kind, size)) = FIXED_DTYPES.get(bare) {
+        (kind, size)
+    } else if let Some(unit) = bare
+        .strip_prefix("M8")
+        .or_else(|| bare.strip_prefix("m8"))
+        .or_else(|| bare.strip_prefix("datetime64"))
+        .or_else(|| bare.strip_prefix("timedelta64"))
+        && unit.starts_with('[')
+        && unit.ends_with(']')
+    {
+        ('M', 8)
     } else {
-        let digits: String = type_str.chars().filter(char::is_ascii_digit).collect();
-        digits
-            .parse::<u64>()
-            .map_err(|_| format!("cannot size numpy dtype '{type_str}'"))?
+        let code = bare.chars().next().ok_or_else(cannot)?;
+        let digits = &bare[code.len_utf8()..];
+        if !matches!(code, 'U' | 'S' | 'V' | 'a')
+            || digits.is_empty()
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(cannot());
+        }
+        let count: u64 = digits.parse().map_err(|_| cannot())?;
+        let size = if code == 'U' {
+            count.checked_mul(4).ok_or_else(cannot)?
+        } else {
+            count
+        };
+        (if code == 'a' { 'S' } else { code }, size)
     };
+    let flexible = matches!(kind, 'U' | 'S' | 'V');
+    let itemsize = match u64::try_from(elsize) {
+        Ok(size) if flexible => size,
+        _ => itemsize,
+    };
+    let object = kind == 'O' || (kind == 'V' && flags & NPY_ITEM_HASOBJECT != 0);
     Ok((type_str, itemsize, object))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pickle::{Quiet, parse};
+
+    fn sized(spelling: &str, state: &str) -> Result<(String, u64, bool), String> {
+        // numpy.dtype(spelling, False, True) with BUILD(state), protocol 0.
+        let data = format!("cnumpy\ndtype\n(V{spelling}\nI00\nI01\ntR({state}tb.");
+        let graph = parse(data.as_bytes(), &mut Quiet).unwrap();
+        dtype_of(&graph, graph.streams[0].root)
+    }
+
+    #[test]
+    fn every_spelling_is_sized_as_numpy_sizes_it() {
+        assert_eq!(sized("float64", "").unwrap().1, 8);
+        assert_eq!(sized("f8", "").unwrap().1, 8);
+        assert_eq!(sized("<i4", "").unwrap().1, 4);
+        assert_eq!(sized("U5", "").unwrap().1, 20);
+        assert_eq!(sized("M8[ns]", "").unwrap().1, 8);
+        // elsize in the state is honoured for flexible kinds only.
+        assert_eq!(sized("f8", "I3\nV<\nNNNI64\nI-1\nI0\n").unwrap().1, 8);
+        assert_eq!(sized("V8", "I3\nV|\nNNNI64\nI1\nI0\n").unwrap().1, 64);
+        assert!(sized("V8", "I3\nV|\nNNNI8\nI1\nI1\n").unwrap().2);
+        assert!(!sized("f8", "I3\nV<\nNNNI-1\nI-1\nI1\n").unwrap().2);
+        assert!(sized("i4,f8", "").is_err());
+        assert!(sized("float6", "").is_err());
+    }
 }

@@ -5,9 +5,9 @@
 //! bytes that remain before it is used; nothing is allocated from a length field.
 //!
 //! Frames (protocol 4+) are tracked the way CPython's pure-Python `_Unframer` reads
-//! them: an opcode may not straddle the end of a frame, and a FRAME may not start
-//! before the current frame is used up. (The C unpickler is more lenient; a file that
-//! only the lenient reader accepts is one a scanner should not call clean.)
+//! them (joblib's loader is that unpickler): an opcode may not straddle the end of a
+//! frame, and a FRAME may not start before the current frame is used up. The C unpickler
+//! (`pickle.load`) only checks that a frame's bytes exist ([`Lexer::set_strict_frames`]).
 
 use super::error::{ErrorKind, PickleError};
 use super::opcode::{ArgEncoding, Opcode};
@@ -78,6 +78,8 @@ pub struct Lexer<'a> {
     data: &'a [u8],
     pos: usize,
     frame_end: Option<usize>,
+    /// The pure-Python unpickler's frame rules (the default), or the C unpickler's.
+    strict_frames: bool,
 }
 
 impl<'a> Lexer<'a> {
@@ -87,7 +89,15 @@ impl<'a> Lexer<'a> {
             data,
             pos: start.min(data.len()),
             frame_end: None,
+            strict_frames: true,
         }
+    }
+
+    /// With `false`, frames are what `_pickle.c`'s `load_frame` makes of them: the
+    /// announced bytes must exist, and nothing else is checked (opcodes may straddle
+    /// them, frames may start inside frames).
+    pub fn set_strict_frames(&mut self, strict: bool) {
+        self.strict_frames = strict;
     }
 
     pub fn data(&self) -> &'a [u8] {
@@ -282,7 +292,8 @@ impl<'a> Lexer<'a> {
     }
 
     fn open_frame(&mut self, arg: &Arg<'a>) -> Result<(), ErrorKind> {
-        if let Some(frame_end) = self.frame_end
+        if self.strict_frames
+            && let Some(frame_end) = self.frame_end
             && self.pos < frame_end
         {
             return Err(ErrorKind::FrameInsideFrame {
@@ -298,6 +309,9 @@ impl<'a> Lexer<'a> {
                 claimed: len,
                 available,
             });
+        }
+        if !self.strict_frames {
+            return Ok(());
         }
         // `len <= available` and `available` came from a usize, so this cannot overflow.
         self.frame_end = Some(self.pos + len as usize);

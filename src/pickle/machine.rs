@@ -20,6 +20,7 @@ use super::graph::{
 use super::joblib;
 use super::lexer::{Arg, Lexer, Op, ShortOp};
 use super::opcode::{HIGHEST_PROTOCOL, Opcode};
+use super::text::{self, CInt, TextInt};
 
 /// Receives every opcode and every span of inline data as the machine reads them.
 pub trait Visitor {
@@ -36,28 +37,83 @@ impl Visitor for Quiet {
     const WANTS_OPS: bool = false;
 }
 
-/// Reads every pickle stream in `data` into a graph.
+/// Which loader's reading of the bytes the machine follows.
+///
+/// The same file is read differently by the two loaders our users call, and a scanner
+/// must see what each of them would run:
+/// - `pickle.load` is the C unpickler (`_pickle.c`): it knows nothing of joblib, so the
+///   bytes after a `NumpyArrayWrapper` are opcodes to it; FRAME is only a read-ahead hint
+///   (opcodes may straddle frames); INT lines go through `strtol` (`010` is 8).
+/// - `joblib.load` is a subclass of the pure-Python `pickle._Unpickler`: it skips the raw
+///   array bytes after each `NumpyArrayWrapper`'s BUILD, enforces frames, and parses
+///   text integers with Python's `int()`. Object arrays inside it are read by `pickle.load`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reading {
+    PickleLoad,
+    JoblibLoad,
+}
+
+/// A parse that may have stopped early: CPython runs every opcode before the one it fails
+/// on, so what the graph holds up to the error (globals imported, calls made) is what a
+/// loader would already have executed.
+#[derive(Debug)]
+pub struct Parsed<'a> {
+    pub graph: Graph<'a>,
+    pub error: Option<PickleError>,
+}
+
+/// Reads every pickle stream in `data` into a graph, as `joblib.load` reads it (which is
+/// how inspect, patch and diff see a model).
 ///
 /// The first stream must parse. After it, bytes that form another complete stream are
 /// read as one (other loaders than `pickle.load` read them); bytes that do not are
 /// recorded in [`Graph::trailing`].
 pub fn parse<'a, V: Visitor>(data: &'a [u8], visitor: &mut V) -> Result<Graph<'a>, PickleError> {
+    let parsed = parse_reading(data, visitor, Reading::JoblibLoad);
+    match parsed.error {
+        Some(e) => Err(e),
+        None => Ok(parsed.graph),
+    }
+}
+
+/// Reads `data` as `reading`'s loader would, keeping what was built before an error.
+pub fn parse_reading<'a, V: Visitor>(
+    data: &'a [u8],
+    visitor: &mut V,
+    reading: Reading,
+) -> Parsed<'a> {
     let mut graph = Graph::new(data);
-    let first = read_stream(&mut graph, visitor, 0, false, true)?;
+    let first = match read_stream(&mut graph, visitor, 0, false, reading) {
+        Ok(end) => end,
+        Err(error) => {
+            return Parsed {
+                graph,
+                error: Some(error),
+            };
+        }
+    };
     let mut pos = first as usize;
     while pos < data.len() {
         // Try quietly first, so that a failed attempt emits nothing to the visitor.
         let mut scratch = Graph::new(data);
-        if read_stream(&mut scratch, &mut Quiet, pos, false, true).is_err() {
+        if read_stream(&mut scratch, &mut Quiet, pos, false, reading).is_err() {
             graph.trailing = Some(Span {
                 offset: pos as u64,
                 len: (data.len() - pos) as u64,
             });
             break;
         }
-        pos = read_stream(&mut graph, visitor, pos, false, true)? as usize;
+        match read_stream(&mut graph, visitor, pos, false, reading) {
+            Ok(end) => pos = end as usize,
+            Err(error) => {
+                return Parsed {
+                    graph,
+                    error: Some(error),
+                };
+            }
+        }
     }
-    Ok(graph)
+    Parsed { graph, error: None }
 }
 
 /// Reads one stream starting at `start`; returns the offset just past its STOP.
@@ -66,7 +122,7 @@ fn read_stream<V: Visitor>(
     visitor: &mut V,
     start: usize,
     nested: bool,
-    joblib: bool,
+    reading: Reading,
 ) -> Result<u64, PickleError> {
     let index = graph.streams.len();
     graph.streams.push(Stream {
@@ -86,14 +142,20 @@ fn read_stream<V: Visitor>(
         memo: Memo::default(),
         stream: index,
         nested,
-        joblib,
+        reading,
         protocol: None,
+        proto_now: 0,
         buffers: 0,
         op_count: 0,
         highest_opcode_protocol: 0,
     };
     let mut lexer = Lexer::new(machine.graph.data(), start);
-    let root = machine.run(&mut lexer)?;
+    lexer.set_strict_frames(reading == Reading::JoblibLoad);
+    let root = machine.run(&mut lexer);
+    if root.is_err() {
+        machine.graph.streams[index].op_count = machine.op_count;
+    }
+    let root = root?;
     let stream = &mut machine.graph.streams[index];
     stream.end = lexer.position() as u64;
     stream.protocol = machine.protocol;
@@ -101,6 +163,14 @@ fn read_stream<V: Visitor>(
     stream.op_count = machine.op_count;
     stream.highest_opcode_protocol = machine.highest_opcode_protocol;
     Ok(stream.end)
+}
+
+/// What an opcode needs of an operand (see `Machine::expect`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    Callable,
+    Tuple,
+    Dict,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -247,8 +317,11 @@ struct Machine<'g, 'a, V> {
     memo: Memo,
     stream: usize,
     nested: bool,
-    joblib: bool,
+    reading: Reading,
     protocol: Option<u8>,
+    /// CPython's `self.proto`: set by every PROTO, misplaced ones too; `find_class`
+    /// resolves names by it.
+    proto_now: u8,
     buffers: u64,
     op_count: u64,
     highest_opcode_protocol: u8,
@@ -311,8 +384,15 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             let plain = op.protocol() <= self.highest_opcode_protocol
                 && match op {
                     ShortOp::ShortBinUnicode(at) => {
-                        self.push(Value::Str(at), at);
-                        true
+                        // Invalid text fails the load: the general path reports it.
+                        let start = at as usize + 2;
+                        let len = usize::from(lexer.data()[at as usize + 1]);
+                        if !text::is_utf8_surrogatepass(&lexer.data()[start..start + len]) {
+                            false
+                        } else {
+                            self.push(Value::Str(at), at);
+                            true
+                        }
                     }
                     ShortOp::Int(v) => {
                         self.push(Value::Int(v), before as u64);
@@ -373,6 +453,7 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
                 if p > HIGHEST_PROTOCOL {
                     return Err(ErrorKind::UnsupportedProtocol(p));
                 }
+                self.proto_now = p;
                 if self.op_count == 1 {
                     self.protocol = Some(p);
                 } else {
@@ -391,15 +472,28 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             }
             Opcode::Int => {
                 let line = line_arg(op)?;
-                match line {
-                    b"00" => self.push(Value::Bool(false), at),
-                    b"01" => self.push(Value::Bool(true), at),
-                    _ => self.push_text_int(op, line, false)?,
+                self.note_spelling(line, None);
+                let value = match self.reading {
+                    Reading::PickleLoad => text::c_load_int(line),
+                    Reading::JoblibLoad => match line {
+                        b"00" => Some(CInt::Bool(false)),
+                        b"01" => Some(CInt::Bool(true)),
+                        _ => text::py_int(line, 0, false).map(CInt::Int),
+                    },
+                };
+                match value.ok_or_else(|| bad("INT argument is not an integer"))? {
+                    CInt::Bool(b) => self.push(Value::Bool(b), at),
+                    CInt::Int(v) => self.push_text_int(op, line, v)?,
                 }
             }
             Opcode::Long => {
                 let line = line_arg(op)?;
-                self.push_text_int(op, line, true)?
+                self.note_spelling(line, Some(b"L"));
+                // Both loaders drop one trailing 'L' (Python 2's long suffix).
+                let digits = line.strip_suffix(b"L").unwrap_or(line);
+                let value = text::py_int(digits, 0, self.reading == Reading::PickleLoad)
+                    .ok_or_else(|| bad("LONG argument is not an integer"))?;
+                self.push_text_int(op, digits, value)?
             }
             Opcode::Long1 | Opcode::Long4 => {
                 let bytes = bytes_arg(op)?;
@@ -416,9 +510,14 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             }
             Opcode::Float => {
                 let line = line_arg(op)?;
-                let v = std::str::from_utf8(line)
-                    .ok()
-                    .and_then(|s| s.trim().parse::<f64>().ok())
+                if !line
+                    .iter()
+                    .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'e' | b'E' | b'+'))
+                    || text::parse_float(line, false).is_none_or(f64::is_infinite)
+                {
+                    self.graph.dialect_sensitive = true;
+                }
+                let v = text::parse_float(line, self.reading == Reading::JoblibLoad)
                     .ok_or_else(|| bad("FLOAT argument is not a number"))?;
                 self.push(Value::Float(v), at)
             }
@@ -428,10 +527,15 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             },
 
             // Strings and bytes: the opcode's offset, never a copy (see `Value::Str`).
-            Opcode::ShortBinUnicode
-            | Opcode::BinUnicode
-            | Opcode::BinUnicode8
-            | Opcode::Unicode => self.push(Value::Str(at), at),
+            Opcode::ShortBinUnicode | Opcode::BinUnicode | Opcode::BinUnicode8 => {
+                if !text::is_utf8_surrogatepass(bytes_arg(op)?) {
+                    return Err(bad(
+                        "the string is not UTF-8 (Python decodes it with surrogatepass)",
+                    ));
+                }
+                self.push(Value::Str(at), at)
+            }
+            Opcode::Unicode => self.push(Value::Str(at), at),
             Opcode::ShortBinBytes
             | Opcode::BinBytes
             | Opcode::BinBytes8
@@ -560,12 +664,18 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
                 self.pop_mark()?;
             }
             Opcode::Get | Opcode::BinGet | Opcode::LongBinGet => {
-                let index = memo_index(op)?;
+                if let Arg::Line(line) = op.arg {
+                    self.note_spelling(line, None);
+                }
+                let index = memo_index(op, self.reading)?;
                 let value = self.memo.get(index).ok_or(ErrorKind::MemoMissing(index))?;
                 self.push(value, at)
             }
             Opcode::Put | Opcode::BinPut | Opcode::LongBinPut => {
-                let index = memo_index(op)?;
+                if let Arg::Line(line) = op.arg {
+                    self.note_spelling(line, None);
+                }
+                let index = memo_index(op, self.reading)?;
                 let top = self.top()?;
                 if self.memo.put(index, top.value) {
                     self.anomaly(op, AnomalyKind::MemoOverwritten { index });
@@ -579,7 +689,8 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             // Names and calls.
             Opcode::Global => {
                 let (module, name) = pair_arg(op)?;
-                let node = global(module, name, false)?;
+                self.check_name_lines(module, name)?;
+                let node = global(module, name, false, self.proto_now)?;
                 self.push_node(node, at)?
             }
             Opcode::StackGlobal => {
@@ -597,30 +708,41 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
                         module: module.into(),
                         name: name.into(),
                         stack: true,
+                        proto: self.proto_now,
                     })),
                     items[0].offset,
                 )?
             }
+            // CPython raises before calling anything when the callable or the arguments
+            // cannot be what the opcode needs; what the graph cannot tell is accepted.
             Opcode::Reduce => {
                 let args = self.pop()?;
                 let callable = self.pop()?;
+                self.expect(callable.value, Shape::Callable, "REDUCE callable")?;
+                self.expect(args.value, Shape::Tuple, "REDUCE arguments")?;
                 self.push_object(ObjectKind::Reduce, callable, args.value, None)?
             }
             Opcode::NewObj => {
                 let args = self.pop()?;
                 let cls = self.pop()?;
+                self.expect(cls.value, Shape::Callable, "NEWOBJ class")?;
+                self.expect(args.value, Shape::Tuple, "NEWOBJ arguments")?;
                 self.push_object(ObjectKind::NewObj, cls, args.value, None)?
             }
             Opcode::NewObjEx => {
                 let kwargs = self.pop()?;
                 let args = self.pop()?;
                 let cls = self.pop()?;
+                self.expect(cls.value, Shape::Callable, "NEWOBJ_EX class")?;
+                self.expect(args.value, Shape::Tuple, "NEWOBJ_EX arguments")?;
+                self.expect(kwargs.value, Shape::Dict, "NEWOBJ_EX keyword arguments")?;
                 self.push_object(ObjectKind::NewObjEx, cls, args.value, Some(kwargs.value))?
             }
             Opcode::Inst => {
                 let (module, name) = pair_arg(op)?;
+                self.check_name_lines(module, name)?;
                 let (items, start) = self.pop_mark()?;
-                let cls = global(module, name, false)?;
+                let cls = global(module, name, false, self.proto_now)?;
                 let cls = self.node(cls, at)?;
                 let args = self.node(Node::Tuple(values(&items)), start)?;
                 let callable = Item {
@@ -664,6 +786,30 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
         Ok(())
     }
 
+    /// Fails when a value is certainly not of the shape an opcode needs (a str called, a
+    /// list as an argument tuple). Objects, globals and loader-supplied values may be
+    /// anything at run time and pass.
+    fn expect(&self, value: Value, shape: Shape, what: &str) -> OpResult {
+        let node = match value {
+            Value::Node(id) => Some(self.graph.node(id)),
+            _ => None,
+        };
+        let ok = match node {
+            Some(
+                Node::Object(_) | Node::Global(_) | Node::PersistentId(_) | Node::Extension(_),
+            ) => true,
+            Some(Node::Tuple(_)) => shape == Shape::Tuple,
+            Some(Node::Dict(_)) => shape == Shape::Dict,
+            _ => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            let kind = node.map_or("scalar or string", |n| n.kind_name());
+            Err(bad(format!("{what} is a {kind}")))
+        }
+    }
+
     // -- stack helpers ------------------------------------------------------------------
 
     /// Index of the first stack item above the innermost mark.
@@ -699,32 +845,15 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
         Ok(())
     }
 
-    fn push_text_int(&mut self, op: &Op<'a>, line: &[u8], long: bool) -> OpResult {
-        let digits = if long {
-            line.strip_suffix(b"L").unwrap_or(line)
-        } else {
-            line
-        };
-        let valid = !digits.is_empty()
-            && digits
-                .iter()
-                .enumerate()
-                .all(|(i, &b)| b.is_ascii_digit() || (i == 0 && (b == b'-' || b == b'+')));
-        if !valid {
-            return Err(bad(format!(
-                "{} argument is not an integer",
-                op.code.name()
-            )));
-        }
-        let parsed = std::str::from_utf8(digits)
-            .ok()
-            .and_then(|s| s.parse::<i64>().ok());
-        match parsed {
-            Some(v) => {
+    /// Pushes a text integer the loader accepted; `digits` is kept as its spelling when
+    /// it does not fit an `i64`.
+    fn push_text_int(&mut self, op: &Op<'a>, digits: &[u8], value: TextInt) -> OpResult {
+        match value {
+            TextInt::Small(v) => {
                 self.push(Value::Int(v), op.offset);
                 Ok(())
             }
-            None => self.push_node(
+            TextInt::Big => self.push_node(
                 Node::BigInt {
                     span: Span {
                         offset: op.offset + 1,
@@ -819,22 +948,104 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
         target: Value,
         state: Value,
     ) -> OpResult {
+        let mut dicts = vec![state];
+        if let Some(items) = self.graph.sequence(state) {
+            dicts.extend(items.iter().copied());
+        }
+        for d in dicts {
+            let installs: Vec<Value> = self
+                .graph
+                .dict_entries(d)
+                .unwrap_or_default()
+                .iter()
+                .filter(|e| self.graph.text_is(e.key, "__setstate__"))
+                .map(|e| e.value)
+                .collect();
+            self.graph.setstate_installs.extend(installs);
+        }
         match self.node_mut(target) {
             Some(Node::Object(obj)) => obj.state = Some(state),
+            Some(Node::Global(_)) => {
+                // A module, class or function of the loading process: its `__setstate__`
+                // is called, or its `__dict__` updated / attributes set. Allowed by both
+                // loaders, and how a pickle monkey-patches the process.
+                let global = global_text(self.graph, target);
+                self.anomaly(op, AnomalyKind::GlobalMutated { global });
+            }
+            // What persistent_load or an extension returns is unknown: anything may hold it.
+            Some(Node::PersistentId(_) | Node::Extension(_)) => {}
             other => {
-                // CPython would call __setstate__ or update __dict__ on it; a class or a
-                // container has neither in a loadable way, so the load would fail.
+                // Plain containers and scalars have no `__setstate__` and no `__dict__`,
+                // so the loader fails, unless the state sets nothing at all.
                 let kind = other.map_or("scalar", |n| n.kind_name());
-                return Err(bad(format!("BUILD on a {kind}")));
+                self.graph.dialect_sensitive = true;
+                if !self.sets_nothing(state) {
+                    return Err(bad(format!("BUILD on a {kind}")));
+                }
             }
         }
-        if self.joblib
+        if self.reading == Reading::JoblibLoad
             && let Value::Node(id) = target
             && joblib::is_array_wrapper(self.graph, target)
         {
             self.read_joblib_array(op, lexer, id)?;
         }
         Ok(())
+    }
+
+    /// `_pickle.c` refuses an empty module or name line before calling `find_class`;
+    /// `pickle.py` passes `""` on (and `find_class` fails on it).
+    fn check_name_lines(&mut self, module: &[u8], name: &[u8]) -> OpResult {
+        if module.is_empty() || name.is_empty() {
+            self.graph.dialect_sensitive = true;
+            if self.reading == Reading::PickleLoad {
+                return Err(bad("GLOBAL module and name lines may not be empty"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks the graph dialect-sensitive unless a text number is spelled the way CPython's
+    /// pickler writes it (`-?(0|[1-9][0-9]*)`, `00`/`01` for bools, an optional `suffix`):
+    /// only then do the C unpickler and the pure-Python one read it alike.
+    fn note_spelling(&mut self, line: &[u8], suffix: Option<&[u8]>) {
+        let digits = suffix.and_then(|s| line.strip_suffix(s)).unwrap_or(line);
+        let digits = digits.strip_prefix(b"-").unwrap_or(digits);
+        let canonical = matches!(digits, b"0" | b"00" | b"01")
+            || (digits.first().is_some_and(|b| (b'1'..=b'9').contains(b))
+                && digits.iter().all(u8::is_ascii_digit));
+        if !canonical {
+            self.graph.dialect_sensitive = true;
+        }
+    }
+
+    /// Whether BUILD's state would set nothing on an object without `__setstate__`:
+    /// `_pickle.c` skips a state (and a slot state) that is None, `pickle.py` one that is
+    /// false (`if state:`).
+    fn sets_nothing(&self, state: Value) -> bool {
+        let empty = |v: Value| match v {
+            Value::None => true,
+            _ if self.reading == Reading::PickleLoad => false,
+            Value::Bool(b) => !b,
+            Value::Int(i) => i == 0,
+            Value::Float(f) => f == 0.0,
+            Value::Str(_) | Value::Bytes(_) => {
+                self.graph.bytes_like_len(v).is_some_and(|(n, _)| n == 0)
+                    || self.graph.text(v).is_some_and(|t| t.is_empty())
+            }
+            Value::Node(id) => match self.graph.node(id) {
+                Node::List(x) | Node::Tuple(x) | Node::Set(x) | Node::FrozenSet(x) => x.is_empty(),
+                Node::Dict(x) => x.is_empty(),
+                _ => false,
+            },
+        };
+        if empty(state) {
+            return true;
+        }
+        match self.graph.get(state) {
+            Some(Node::Tuple(items)) if items.len() == 2 => empty(items[0]) && empty(items[1]),
+            _ => false,
+        }
     }
 
     /// Skips the bytes joblib writes after a `NumpyArrayWrapper`'s BUILD.
@@ -853,7 +1064,7 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             // Object arrays are a complete nested pickle, read by plain `pickle.load`:
             // joblib's own array handling does not apply inside it.
             let stream = self.graph.streams.len();
-            let end = read_stream(self.graph, self.visitor, start, true, false)
+            let end = read_stream(self.graph, self.visitor, start, true, Reading::PickleLoad)
                 .map_err(|e| ErrorKind::Joblib(format!("object array stream: {e}")))?;
             lexer.skip_to(end as usize);
             InlineData {
@@ -934,6 +1145,10 @@ fn extend(graph: &mut Graph<'_>, target: Value, items: &[Item], opcode: &str) ->
         ("ADDITEMS", Some(Node::Set(set))) => set.extend(values),
         ("APPEND" | "APPENDS", Some(Node::List(list))) => list.extend(values),
         (_, Some(Node::Object(obj))) => obj.items.extend(values),
+        (_, Some(Node::PersistentId(_) | Node::Extension(_))) => {}
+        (_, Some(Node::Global(_))) => mutated_global(graph, target),
+        // CPython calls `extend`/`append` on whatever it is; an empty batch calls nothing.
+        ("APPENDS" | "ADDITEMS", _) if items.is_empty() => {}
         (_, other) => {
             let kind = other.map_or("scalar", |n| n.kind_name());
             return Err(bad(format!("{opcode} to a {kind}")));
@@ -948,12 +1163,37 @@ fn set_items(graph: &mut Graph<'_>, target: Value, items: &[Item]) -> OpResult {
     match node_mut(graph, target) {
         Some(Node::Dict(dict)) => dict.extend(entries),
         Some(Node::Object(obj)) => obj.entries.extend(entries),
+        Some(Node::PersistentId(_) | Node::Extension(_)) => {}
+        Some(Node::Global(_)) => mutated_global(graph, target),
+        _ if items.is_empty() => {}
         other => {
             let kind = other.map_or("scalar", |n| n.kind_name());
             return Err(bad(format!("SETITEM(S) on a {kind}")));
         }
     }
     Ok(())
+}
+
+/// Records that an opcode changes an imported global in place (see
+/// [`AnomalyKind::GlobalMutated`]).
+fn mutated_global(graph: &mut Graph<'_>, target: Value) {
+    let global = global_text(graph, target);
+    graph.anomalies.push(Anomaly {
+        offset: graph.origin_of(target),
+        opcode: None,
+        kind: AnomalyKind::GlobalMutated { global },
+    });
+}
+
+/// `module.name` of a global node, as `find_class` resolves it.
+fn global_text(graph: &Graph<'_>, target: Value) -> String {
+    match graph.get(target) {
+        Some(Node::Global(g)) => {
+            let r = g.resolved();
+            format!("{}.{}", r.module, r.name)
+        }
+        _ => String::from("?"),
+    }
 }
 
 fn node_mut<'g>(graph: &'g mut Graph<'_>, value: Value) -> Option<&'g mut Node> {
@@ -980,7 +1220,7 @@ fn pairs(items: &[Item]) -> impl Iterator<Item = Entry> + '_ {
     })
 }
 
-fn global(module: &[u8], name: &[u8], stack: bool) -> Result<Node, ErrorKind> {
+fn global(module: &[u8], name: &[u8], stack: bool, proto: u8) -> Result<Node, ErrorKind> {
     let text = |b: &[u8]| {
         std::str::from_utf8(b)
             .map(Box::<str>::from)
@@ -990,6 +1230,7 @@ fn global(module: &[u8], name: &[u8], stack: bool) -> Result<Node, ErrorKind> {
         module: text(module)?,
         name: text(name)?,
         stack,
+        proto,
     })))
 }
 
@@ -1028,13 +1269,16 @@ fn payload_span(op: &Op<'_>, bytes: &[u8]) -> Span {
     }
 }
 
-fn memo_index(op: &Op<'_>) -> Result<u64, ErrorKind> {
+/// GET/PUT's memo key: base-10 `PyLong_FromString` in C, `int(line)` in Python (both take
+/// whitespace, a sign and underscores).
+fn memo_index(op: &Op<'_>, reading: Reading) -> Result<u64, ErrorKind> {
     match op.arg {
         Arg::Int(v) => u64::try_from(v).map_err(|_| bad("negative memo index")),
-        Arg::Line(line) => std::str::from_utf8(line)
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .ok_or_else(|| bad("memo index is not a non-negative integer")),
+        Arg::Line(line) => match text::py_int(line, 10, reading == Reading::PickleLoad) {
+            Some(TextInt::Small(v)) => u64::try_from(v).map_err(|_| bad("negative memo index")),
+            Some(TextInt::Big) => Err(bad("memo index does not fit 64 bits")),
+            None => Err(bad("memo index is not an integer")),
+        },
         _ => Err(bad("missing memo index")),
     }
 }

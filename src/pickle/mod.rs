@@ -9,11 +9,12 @@ pub mod graph;
 pub mod joblib;
 pub mod lexer;
 pub mod machine;
+pub mod names;
 pub mod opcode;
 pub mod text;
 
 pub use error::{ErrorKind, PickleError};
 pub use graph::{Graph, Node, NodeId, Value};
 pub use lexer::{Arg, Lexer, Op};
-pub use machine::{Quiet, Visitor, parse};
+pub use machine::{Parsed, Quiet, Reading, Visitor, parse, parse_reading};
 pub use opcode::Opcode;

@@ -11,8 +11,11 @@ pub struct CheckReport {
     pub artifacts: Vec<ArtifactResult>,
     /// Files that could not be read to the end: the gate fails closed on them.
     pub errors: Vec<FileError>,
-    /// Files passed over, with why (not artifacts, unsupported containers).
+    /// Files passed over, with why (not artifacts: both loaders refuse them before
+    /// importing anything; symbolic-link loops).
     pub skipped: Vec<(String, String)>,
+    /// Files and folders left out by `--exclude` / `exclude`.
+    pub excluded: usize,
     pub suppressed: usize,
     pub unused_suppressions: Vec<Suppression>,
     pub fail_on: Severity,
@@ -129,6 +132,14 @@ pub fn render(report: &CheckReport, color: bool) -> String {
     }
     for (path, why) in &report.skipped {
         let _ = writeln!(out, "skipped {path}: {why}");
+    }
+    if report.excluded > 0 {
+        let _ = writeln!(
+            out,
+            "{} path{} left out by --exclude or the configuration's exclude.",
+            report.excluded,
+            if report.excluded == 1 { "" } else { "s" }
+        );
     }
     if !report.errors.is_empty() {
         let _ = writeln!(

@@ -19,6 +19,7 @@ pub fn document(report: &CheckReport) -> Json {
             "suppressed": report.suppressed,
             "unreadable": report.errors.len(),
             "skipped": report.skipped.len(),
+            "excluded": report.excluded,
             "fail_on": report.fail_on,
             "failed": report.failed || !report.errors.is_empty(),
         },

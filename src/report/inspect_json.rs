@@ -6,11 +6,11 @@ use super::{FileError, SCHEMA_VERSION, describe_anomaly};
 use crate::inspection::Inspection;
 use crate::model::{ArrayInfo, Setting};
 
-pub fn document(inspections: &[Inspection], errors: &[FileError]) -> Json {
+pub fn document(inspections: &[&Inspection], errors: &[FileError]) -> Json {
     json!({
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "artifact", "version": env!("CARGO_PKG_VERSION")},
-        "artifacts": inspections.iter().map(artifact).collect::<Vec<_>>(),
+        "artifacts": inspections.iter().map(|i| artifact(i)).collect::<Vec<_>>(),
         "errors": errors.iter().map(FileError::json).collect::<Vec<_>>(),
     })
 }
@@ -59,6 +59,16 @@ fn artifact(i: &Inspection) -> Json {
             "count": g.count,
             "called": g.called,
             "offset": g.first_offset,
+        })).collect::<Vec<_>>(),
+        "complete": i.readings.first().is_none_or(|r| r.error.is_none()),
+        "readings": i.readings.iter().map(|r| json!({
+            "loader": r.label,
+            "globals": r.facts.globals.iter().map(|g| [&g.module, &g.name]).collect::<Vec<_>>(),
+            "extensions": r.facts.invocations.iter().filter_map(|inv| match inv {
+                crate::model::Invocation::Extension { code, .. } => Some(*code),
+                _ => None,
+            }).collect::<Vec<_>>(),
+            "stopped": r.error.as_ref().map(|e| e.to_string()),
         })).collect::<Vec<_>>(),
         "versions": {
             "sklearn": view.sklearn_versions,

@@ -75,6 +75,12 @@ pub fn describe_anomaly(kind: &AnomalyKind) -> (&'static str, String) {
             "out-of-band-buffer",
             "out-of-band buffer: its bytes are not in this file".into(),
         ),
+        AnomalyKind::GlobalMutated { global } => (
+            "global-mutated",
+            format!(
+                "the load changes the imported global {global} in place (BUILD or item opcodes on it)"
+            ),
+        ),
         AnomalyKind::UnusualJoblibPadding { length } => (
             "unusual-joblib-padding",
             format!("joblib array padding of {length} bytes that is not plain alignment"),

@@ -1,13 +1,23 @@
 //! SEC: what the loader would import, call or read that is not a model.
 //!
-//! Names are normalised the way CPython's unpickler does for protocol 0-2 files
-//! (`__builtin__` is `builtins`, `copy_reg` is `copyreg`), and `posix`/`nt` are `os`.
-//! STACK_GLOBAL names were already resolved through the memo by the machine, so memo
-//! tricks do not hide a global from these rules.
+//! The trust model is an exact allowlist, not module prefixes: a global is safe only when
+//! the (module, qualname) pair, as CPython's `find_class` resolves it (`_compat_pickle`
+//! renames below protocol 3, dotted names walked from protocol 4), is one the ML
+//! libraries actually pickle (`data/allowlist.tsv`, harvested by
+//! scripts/harvest_allowlist.py), or one the user trusted in `allowed-globals`. Anything
+//! else is a finding, and what it is decides how bad: known code execution, I/O, import
+//! machinery, loaders, attribute traversal and extension codes are errors (SEC001 when
+//! the load calls them, SEC002 when it only references them), other globals of the
+//! standard library or a known library are SEC003 errors, and globals of the user's own
+//! modules are SEC003 warnings naming `allowed-globals`. Every loader's reading is judged
+//! (`joblib.load`'s and `pickle.load`'s), and so is what ran before a parse error.
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::LazyLock;
 
 use super::{Finding, Options, Rule, Severity};
-use crate::inspection::Inspection;
-use crate::model::GlobalRef;
+use crate::inspection::{Inspection, LoaderReading};
+use crate::model::{GetattrTarget, GlobalRef, Invocation, LoadFacts};
 use crate::pickle::graph::AnomalyKind;
 use crate::report::describe_anomaly;
 
@@ -15,13 +25,16 @@ pub const SEC001: Rule = Rule {
     code: "SEC001",
     name: "code-execution-call",
     severity: Severity::Error,
-    summary: "a code-execution global is called while loading",
+    summary: "the load runs code: a code-execution global called, attribute traversal, an extension code, a built object called",
     doc: "## What it finds
-A REDUCE, NEWOBJ, INST or OBJ that calls a global able to run code, start processes, open
-files or sockets, or import anything: `os`/`posix`/`nt`, `subprocess`, `pty`, `socket`,
-`runpy`, `importlib`, `pkgutil.resolve_name`, `builtins.eval`/`exec`/`compile`/`getattr`/
-`__import__`/`open`, `marshal`, `ctypes`, `pickle.loads`, `operator.attrgetter`,
-`numpy.load`, `torch.load`, `joblib.load`, ...
+A REDUCE, NEWOBJ, INST, OBJ or BUILD `__setstate__` that calls a global able to run code,
+start processes, open files or sockets, or import anything: `os`/`posix`/`nt`, `subprocess`,
+`pty`, `socket`, `runpy`, `importlib`, `pkgutil.resolve_name`, `pydoc`, `builtins.eval`/
+`exec`/`compile`/`__import__`/`open`, `marshal`, `ctypes`, `operator.attrgetter`, and every
+loader (`pickle.loads`, `numpy.load`, `pandas.read_pickle`, `joblib.load`, ...). Also what
+reaches such code without naming it: a dotted name walked through module attributes
+(`uuid` + `os.system`), an EXT extension code, `getattr` on a module, an object built
+during the load called in turn, a module or class changed in place.
 
 ## Why it hurts
 Unpickling calls it. The file runs the attacker's code on whatever machine loads the model:
@@ -58,23 +71,27 @@ Do not load the file; rebuild the model from trusted code.",
 pub const SEC003: Rule = Rule {
     code: "SEC003",
     name: "unknown-global",
-    severity: Severity::Info,
-    summary: "a global outside the known-safe ML set (error under --strict)",
+    severity: Severity::Warning,
+    summary: "a global that is not on the allowlist (error from a library, warning from your own modules)",
     doc: "## What it finds
-A global outside scikit-learn, numpy, scipy, pandas, xgboost, lightgbm, catboost,
-imbalanced-learn, joblib's array wrappers, `collections`, `copyreg._reconstructor`,
-`_codecs.encode` and the builtin containers, and not allowed in the configuration
-(`allowed-globals`).
+A global that is not one of the exact (module, qualname) pairs scikit-learn, numpy, scipy,
+pandas, XGBoost, LightGBM, CatBoost, imbalanced-learn, joblib and cloudpickle pickle (the
+allowlist, see the trust model in docs/rules.md), and not allowed in the configuration
+(`allowed-globals`). From the standard library or a known library it is an error: those are
+not your code, and a function there that no model pickles is how payloads hide
+(`pydoc.locate`, `uuid._get_command_stdout`). From any other module it is a warning
+(an error under `--strict`): usually your own transformer class.
 
 ## Why it hurts
-It is code the loader imports that nobody reviewed. Usually harmless (your own transformer
-class), but the allowlist is what lets a registry accept only what it knows.
+It is code the loader imports that nobody reviewed. The allowlist is what lets a registry
+accept only what it knows.
 
 ## Example
 `mycompany.features.Cleaner` in a pipeline.
 
 ## Fix
-Add it to `allowed-globals` in `artifact.toml` once reviewed.",
+Once reviewed, trust it in `artifact.toml`: `allowed-globals = [\"mycompany.features.Cleaner\"]`
+(or `\"mycompany.*\"` for a module of your own).",
     autofix: None,
 };
 
@@ -124,19 +141,111 @@ Regenerate the file with a standard pickler; investigate where it came from.",
 
 pub const RULES: &[&Rule] = &[&SEC001, &SEC002, &SEC003, &SEC004, &SEC005];
 
+/// The exact (module, qualname) pairs the ML libraries pickle.
+const ALLOWLIST: &str = include_str!("data/allowlist.tsv");
+/// `sys.stdlib_module_names` of the Python the tables were made with.
+const STDLIB_MODULES: &str = include_str!("data/stdlib_modules.txt");
+
+static ALLOWED: LazyLock<HashSet<(&'static str, &'static str)>> = LazyLock::new(|| {
+    ALLOWLIST
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('\t'))
+        .collect()
+});
+
+/// Modules that hold an allowlisted global, and their parent packages: what cloudpickle's
+/// `subimport(name)` may import.
+static ALLOWED_MODULES: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    let mut modules = HashSet::new();
+    for (module, _) in ALLOWED.iter() {
+        let mut m: &str = module;
+        modules.insert(m);
+        while let Some((parent, _)) = m.rsplit_once('.') {
+            modules.insert(parent);
+            m = parent;
+        }
+    }
+    modules
+});
+
+static STDLIB: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    STDLIB_MODULES
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .collect()
+});
+
+/// Third-party packages that are libraries, never a user's own module: a global from one
+/// that is not on the allowlist is an error, like one from the standard library.
+const KNOWN_LIBRARIES: &[&str] = &[
+    "numpy",
+    "scipy",
+    "sklearn",
+    "pandas",
+    "xgboost",
+    "lightgbm",
+    "catboost",
+    "imblearn",
+    "joblib",
+    "cloudpickle",
+    "threadpoolctl",
+    "torch",
+    "torchvision",
+    "tensorflow",
+    "keras",
+    "jax",
+    "transformers",
+    "onnx",
+    "onnxruntime",
+    "statsmodels",
+    "skops",
+    "dill",
+    "yaml",
+    "requests",
+    "urllib3",
+    "jinja2",
+    "fsspec",
+    "s3fs",
+    "boto3",
+    "botocore",
+    "setuptools",
+    "pkg_resources",
+    "pip",
+    "_distutils_hack",
+    "IPython",
+    "ipykernel",
+    "matplotlib",
+    "numba",
+    "pyarrow",
+    "mlflow",
+    "sympy",
+    "nltk",
+    "spacy",
+    "cython",
+    "Cython",
+    "psutil",
+    "lz4",
+    "six",
+];
+
 /// Modules every member of which can run code, touch the system or import more.
 const DANGEROUS_MODULES: &[&str] = &[
     "os",
     "posix",
     "nt",
+    "posixpath",
+    "ntpath",
     "subprocess",
     "_posixsubprocess",
     "pty",
     "socket",
+    "_socket",
     "runpy",
     "importlib",
     "pkgutil",
     "ctypes",
+    "_ctypes",
     "marshal",
     "code",
     "codeop",
@@ -145,9 +254,11 @@ const DANGEROUS_MODULES: &[&str] = &[
     "sys",
     "pickle",
     "_pickle",
+    "pickletools",
     "dill",
     "shelve",
     "multiprocessing",
+    "concurrent",
     "asyncio",
     "http",
     "urllib",
@@ -156,6 +267,12 @@ const DANGEROUS_MODULES: &[&str] = &[
     "ftplib",
     "telnetlib",
     "smtplib",
+    "imaplib",
+    "poplib",
+    "nntplib",
+    "xmlrpc",
+    "socketserver",
+    "ssl",
     "timeit",
     "pdb",
     "bdb",
@@ -174,6 +291,42 @@ const DANGEROUS_MODULES: &[&str] = &[
     "_thread",
     "threading",
     "platform",
+    "pydoc",
+    "idlelib",
+    "_osx_support",
+    "_aix_support",
+    "logging",
+    "_io",
+    "io",
+    "tempfile",
+    "glob",
+    "fileinput",
+    "zipfile",
+    "tarfile",
+    "builtins.__dict__",
+    "sysconfig",
+    "_sysconfigdata",
+    "site",
+    "gc",
+    "inspect",
+    "types.FunctionType",
+    "numpy.testing",
+    "numpy.f2py",
+    "numpy.distutils",
+    "sklearn.utils._testing",
+    "torch.hub",
+    "yaml",
+    "cloudpickle.cloudpickle_fast",
+    "_imp",
+    "_frozen_importlib",
+    "_frozen_importlib_external",
+    "__builtin__",
+    "commands",
+    "cPickle",
+    "SimpleHTTPServer",
+    "CGIHTTPServer",
+    "cgi",
+    "antigravity",
 ];
 
 /// Single names that can run code, in otherwise harmless modules.
@@ -183,7 +336,6 @@ const DANGEROUS_NAMES: &[(&str, &str)] = &[
     ("builtins", "execfile"),
     ("builtins", "compile"),
     ("builtins", "__import__"),
-    ("builtins", "getattr"),
     ("builtins", "setattr"),
     ("builtins", "delattr"),
     ("builtins", "open"),
@@ -194,75 +346,76 @@ const DANGEROUS_NAMES: &[(&str, &str)] = &[
     ("builtins", "locals"),
     ("builtins", "vars"),
     ("builtins", "reload"),
+    ("builtins", "help"),
+    ("builtins", "memoryview"),
     ("operator", "attrgetter"),
     ("operator", "methodcaller"),
-    ("numpy", "load"),
-    ("numpy.lib.npyio", "load"),
-    ("numpy", "fromfile"),
-    ("pandas", "read_pickle"),
-    ("pandas", "eval"),
-    ("pandas.io.pickle", "read_pickle"),
-    ("pandas.core.computation.eval", "eval"),
-    ("torch", "load"),
-    ("joblib", "load"),
-    ("joblib.numpy_pickle", "load"),
-    ("cloudpickle", "load"),
-    ("cloudpickle", "loads"),
+    ("operator", "itemgetter"),
+    ("functools", "reduce"),
+    ("functools", "partial"),
+    ("uuid", "_get_command_stdout"),
+    ("copyreg", "add_extension"),
+    ("copyreg", "_inverted_registry"),
     ("types", "CodeType"),
+    ("types", "FunctionType"),
+    ("numpy", "fromfile"),
+    ("numpy.lib.format", "read_array"),
+    ("numpy.lib.format", "open_memmap"),
+    ("pandas", "eval"),
+    ("pandas.core.computation.eval", "eval"),
 ];
 
-/// Module prefixes of the known-safe ML set.
-const SAFE_MODULES: &[&str] = &[
-    "sklearn",
-    "numpy",
-    "scipy",
-    "pandas",
-    "xgboost",
-    "lightgbm",
-    "catboost",
-    "imblearn",
-    "collections",
-    "datetime",
-    "decimal",
-    "fractions",
-    "uuid",
-    "re",
-    "enum",
+/// Function names that load, evaluate or run whatever module they are in.
+const DANGEROUS_FUNCTION_NAMES: &[&str] = &[
+    "load",
+    "loads",
+    "load_pickle",
+    "read_pickle",
+    "read_array",
+    "unpickle",
+    "eval",
+    "exec",
+    "system",
+    "popen",
+    "spawn",
+    "execv",
+    "execve",
+    "run",
+    "call",
+    "check_call",
+    "check_output",
+    "getoutput",
+    "runstring",
+    "run_path",
+    "run_module",
+    "import_module",
+    "resolve_name",
+    "locate",
+    "safe_import",
+    "dictConfig",
+    "fileConfig",
+    "listen",
+    "pipepager",
+    "tempfilepager",
+    "get_entity",
+    "unsafe_load",
+    "full_load",
+    "load_all",
+    "_read_output",
 ];
 
-const SAFE_NAMES: &[(&str, &str)] = &[
-    ("copyreg", "_reconstructor"),
-    ("_codecs", "encode"),
-    ("joblib.numpy_pickle", "NumpyArrayWrapper"),
-    ("joblib.numpy_pickle", "NDArrayWrapper"),
-    ("joblib.numpy_pickle", "ZNDArrayWrapper"),
-    ("builtins", "list"),
-    ("builtins", "dict"),
-    ("builtins", "set"),
-    ("builtins", "frozenset"),
-    ("builtins", "tuple"),
-    ("builtins", "bytearray"),
-    ("builtins", "bytes"),
-    ("builtins", "slice"),
-    ("builtins", "range"),
-    ("builtins", "complex"),
-    ("builtins", "object"),
-    ("builtins", "int"),
-    ("builtins", "float"),
-    ("builtins", "str"),
-    ("builtins", "bool"),
-];
-
-/// The module name CPython's unpickler actually imports (`fix_imports`, `_compat_pickle`).
-pub fn normalise_module(module: &str) -> &str {
-    match module {
-        "__builtin__" | "exceptions" => "builtins",
-        "copy_reg" => "copyreg",
-        "cPickle" => "pickle",
-        "commands" => "subprocess",
-        "posix" | "nt" => "os",
-        other => other,
-    }
+/// What the allowlist makes of one global.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    Allowed,
+    /// Runs code, does I/O, imports, loads: never trusted, not even by configuration.
+    Dangerous,
+    /// A dotted name walked through attributes (protocol 4+) that is not on the list.
+    Traversal,
+    /// The standard library or a known library, not on the list.
+    Library,
+    /// Another module: the user's own code, or a package we do not know.
+    UserModule,
 }
 
 fn under(module: &str, prefix: &str) -> bool {
@@ -272,91 +425,313 @@ fn under(module: &str, prefix: &str) -> bool {
             .is_some_and(|r| r.starts_with('.'))
 }
 
-/// Whether a global can run code or touch the system.
+/// Whether a resolved global can run code or touch the system.
 pub fn is_dangerous(module: &str, name: &str) -> bool {
-    let module = normalise_module(module);
-    DANGEROUS_MODULES.iter().any(|m| under(module, m))
+    let full = format!("{module}.{name}");
+    let last = name.rsplit('.').next().unwrap_or(name);
+    DANGEROUS_MODULES
+        .iter()
+        .any(|m| under(module, m) || under(&full, m))
         || DANGEROUS_NAMES
             .iter()
             .any(|(m, n)| *m == module && *n == name)
+        || DANGEROUS_FUNCTION_NAMES.contains(&last)
 }
 
-/// Whether a global is in the known-safe ML set (or allowed by the configuration).
-pub fn is_safe(module: &str, name: &str, allowed: &[String]) -> bool {
-    let module = normalise_module(module);
-    if is_dangerous(module, name) {
-        return false;
-    }
-    SAFE_MODULES.iter().any(|m| under(module, m))
-        || SAFE_NAMES.iter().any(|(m, n)| *m == module && *n == name)
-        || allowed.iter().any(|pattern| {
-            let full = format!("{module}.{name}");
-            match pattern.strip_suffix(".*") {
-                Some(prefix) => under(module, prefix),
-                None => *pattern == full,
-            }
+fn allowed_by_config(module: &str, name: &str, allowed: &[String]) -> bool {
+    let full = format!("{module}.{name}");
+    allowed
+        .iter()
+        .any(|pattern| match pattern.strip_suffix(".*") {
+            Some(prefix) => under(module, prefix),
+            None => *pattern == full,
         })
 }
 
-/// Findings for a list of globals; `inside` is the offset of the embedded pickle they
-/// belong to (their own offsets are relative to it), if any.
-fn check_globals(
-    globals: &[GlobalRef],
-    inside: Option<u64>,
-    options: &Options,
-    findings: &mut Vec<Finding>,
-) {
-    let place = |offset: u64| inside.map_or(offset, |base| base + offset);
-    let within = inside
-        .map(|base| format!(", inside the pickle embedded at offset {base}"))
-        .unwrap_or_default();
-    for g in globals {
-        if is_dangerous(&g.module, &g.name) {
-            let (rule, verb) = match (g.called, inside) {
-                (true, None) => (&SEC001, "called while loading"),
-                (true, Some(_)) => (&SEC001, "called when that pickle is loaded"),
-                (false, _) => (&SEC002, "referenced"),
-            };
-            findings.push(
-                Finding::new(
-                    rule,
-                    format!(
-                        "{} is {verb} ({} reference{}){within}",
-                        spelled(g),
-                        g.count,
-                        if g.count == 1 { "" } else { "s" }
-                    ),
-                )
-                .at(place(g.first_offset)),
-            );
-        } else if !is_safe(&g.module, &g.name, &options.allowed_globals) {
-            let mut finding = Finding::new(
-                &SEC003,
-                format!("{} is outside the known-safe ML set{within}", spelled(g)),
-            )
-            .at(place(g.first_offset));
-            if options.strict {
-                finding.severity = Severity::Error;
-            }
-            findings.push(finding);
-        }
+fn judge(module: &str, name: &str, dotted: bool, allowed: &[String]) -> Verdict {
+    if is_dangerous(module, name) {
+        return Verdict::Dangerous;
+    }
+    if ALLOWED.contains(&(module, name)) {
+        return Verdict::Allowed;
+    }
+    if dotted && !allowed.iter().any(|p| *p == format!("{module}.{name}")) {
+        return Verdict::Traversal;
+    }
+    if allowed_by_config(module, name, allowed) {
+        return Verdict::Allowed;
+    }
+    let top = module.split('.').next().unwrap_or(module);
+    if STDLIB.contains(top) || KNOWN_LIBRARIES.contains(&top) {
+        Verdict::Library
+    } else {
+        Verdict::UserModule
+    }
+}
+
+/// Where the findings of one set of load facts come from, for their messages.
+struct Place<'a> {
+    /// Offset of the embedded pickle the facts' offsets are relative to.
+    base: Option<u64>,
+    /// " when read by pickle.load", " inside the pickle embedded at offset N", "".
+    within: String,
+    /// The resolved globals reported already (by an earlier reading): not again.
+    reported: &'a mut BTreeSet<String>,
+}
+
+impl Place<'_> {
+    fn at(&self, offset: u64) -> u64 {
+        self.base.map_or(offset, |b| b + offset)
     }
 }
 
 fn spelled(g: &GlobalRef) -> String {
-    let normal = normalise_module(&g.module);
-    if normal == g.module {
-        format!("{}.{}", g.module, g.name)
+    let written = format!("{}.{}", g.module, g.name);
+    let resolved = g.resolved();
+    if g.dotted {
+        format!(
+            "`{}` + `{}` ({resolved}, reached by walking the attributes of module {})",
+            g.module, g.name, g.resolved_module
+        )
+    } else if written == resolved {
+        written
     } else {
-        format!("{}.{} (= {normal}.{})", g.module, g.name, g.name)
+        format!("{written} (= {resolved})")
+    }
+}
+
+fn check_facts(
+    facts: &LoadFacts,
+    place: &mut Place<'_>,
+    options: &Options,
+    out: &mut Vec<Finding>,
+) {
+    let allowed = &options.allowed_globals;
+    for g in &facts.globals {
+        let (module, name) = (g.resolved_module.as_str(), g.resolved_name.as_str());
+        let verdict = judge(module, name, g.dotted, allowed);
+        if verdict == Verdict::Allowed || !place.reported.insert(g.resolved()) {
+            continue;
+        }
+        let refs = format!(
+            "{} reference{}",
+            g.count,
+            if g.count == 1 { "" } else { "s" }
+        );
+        let within = &place.within;
+        let finding = match verdict {
+            Verdict::Allowed => continue,
+            Verdict::Dangerous if g.called => Finding::new(
+                &SEC001,
+                format!("{} is called while loading ({refs}){within}", spelled(g)),
+            ),
+            Verdict::Dangerous => Finding::new(
+                &SEC002,
+                format!("{} is referenced ({refs}){within}", spelled(g)),
+            ),
+            Verdict::Traversal => Finding::new(
+                &SEC001,
+                format!(
+                    "{} is {}: a dotted name no model pickles ({refs}){within}",
+                    spelled(g),
+                    if g.called {
+                        "called while loading"
+                    } else {
+                        "imported"
+                    }
+                ),
+            ),
+            Verdict::Library => {
+                let mut f = Finding::new(
+                    &SEC003,
+                    format!(
+                        "{} is {} but not on the allowlist of what models pickle ({refs}){within}",
+                        spelled(g),
+                        if g.called {
+                            "called while loading"
+                        } else {
+                            "imported"
+                        }
+                    ),
+                );
+                f.severity = Severity::Error;
+                f
+            }
+            Verdict::UserModule => {
+                let mut f = Finding::new(
+                    &SEC003,
+                    format!(
+                        "{} is not on the allowlist ({refs}){within}: if it is your own code, review it and trust it with allowed-globals = [\"{}\"]",
+                        spelled(g),
+                        g.resolved()
+                    ),
+                );
+                if options.strict {
+                    f.severity = Severity::Error;
+                }
+                f
+            }
+        };
+        out.push(finding.at(place.at(g.first_offset)));
+    }
+    for inv in &facts.invocations {
+        let within = &place.within;
+        let (offset, message) = match inv {
+            Invocation::CalledObject {
+                inert_class: true, ..
+            } => continue,
+            Invocation::CalledObject {
+                offset, made_by, ..
+            } => (
+                *offset,
+                format!(
+                    "an object built during the load{} is called while loading: code chosen by the file runs{within}",
+                    made_by
+                        .as_ref()
+                        .map(|m| format!(" (by {m})"))
+                        .unwrap_or_default()
+                ),
+            ),
+            Invocation::Getattr {
+                offset,
+                target,
+                attr,
+            } => {
+                let attr_ok = attr
+                    .as_deref()
+                    .is_some_and(|a| !a.starts_with('_') || !a.ends_with("__"));
+                let safe = attr_ok
+                    && match target {
+                        GetattrTarget::Global(g) => attr.as_deref().is_some_and(|a| {
+                            g.split_once('.').is_some_and(|(m, n)| {
+                                let (m, n) = split_module(g).unwrap_or((m, n));
+                                ALLOWED.contains(&(m, format!("{n}.{a}").as_str()))
+                            })
+                        }),
+                        GetattrTarget::Instance(class) => class.as_deref().is_some_and(|c| {
+                            split_module(c).is_some_and(|(m, n)| {
+                                judge(m, n, false, &options.allowed_globals) == Verdict::Allowed
+                            }) && !attr.as_deref().is_some_and(|a| is_dangerous("", a))
+                        }),
+                        GetattrTarget::Other => false,
+                    };
+                if safe {
+                    continue;
+                }
+                let on = match target {
+                    GetattrTarget::Global(g) => format!("the global {g}"),
+                    GetattrTarget::Instance(Some(c)) => format!("an instance of {c}"),
+                    GetattrTarget::Instance(None) | GetattrTarget::Other => {
+                        "a value built during the load".into()
+                    }
+                };
+                (
+                    *offset,
+                    format!(
+                        "getattr({on}, {}) reaches an attribute no model pickles{within}",
+                        attr.as_deref()
+                            .map_or("<not a constant>".into(), |a| format!("'{a}'"))
+                    ),
+                )
+            }
+            Invocation::ByName {
+                offset,
+                function,
+                argument,
+            } => {
+                let safe = match (function.rsplit('.').next(), argument.as_deref()) {
+                    (Some("_builtin_type"), Some(a)) => {
+                        (a.ends_with("Type") && a.chars().next().is_some_and(char::is_uppercase))
+                            || matches!(a, "SimpleNamespace" | "GenericAlias")
+                    }
+                    (Some("subimport" | "dynamic_subimport"), Some(a)) => {
+                        ALLOWED_MODULES.contains(a)
+                    }
+                    _ => false,
+                };
+                if safe {
+                    continue;
+                }
+                (
+                    *offset,
+                    format!(
+                        "{function}({}) looks a name up while loading, and not one models use{within}",
+                        argument
+                            .as_deref()
+                            .map_or("<not a constant>".into(), |a| format!("'{a}'"))
+                    ),
+                )
+            }
+            Invocation::Extension { offset, code } => (
+                *offset,
+                format!(
+                    "EXT code {code}: the loader imports whatever copyreg's extension registry maps it to (a call of copyreg.add_extension earlier in a stream sets it){within}"
+                ),
+            ),
+        };
+        out.push(Finding::new(&SEC001, message).at(place.at(offset)));
+    }
+}
+
+/// `module.qualname` split where the module ends, as far as the allowlist knows modules.
+fn split_module(full: &str) -> Option<(&str, &str)> {
+    let mut at = full.len();
+    while let Some(i) = full[..at].rfind('.') {
+        let (m, n) = (&full[..i], &full[i + 1..]);
+        if ALLOWED_MODULES.contains(m) {
+            return Some((m, n));
+        }
+        at = i;
+    }
+    full.rsplit_once('.')
+}
+
+fn check_reading(
+    reading: &LoaderReading,
+    reported: &mut BTreeSet<String>,
+    options: &Options,
+    out: &mut Vec<Finding>,
+) {
+    let within = match reading.reading {
+        crate::pickle::Reading::JoblibLoad => String::new(),
+        crate::pickle::Reading::PickleLoad => format!(", in the reading of {}", reading.label),
+    };
+    let mut place = Place {
+        base: None,
+        within,
+        reported,
+    };
+    check_facts(&reading.facts, &mut place, options, out);
+    for m in &reading.mutated {
+        if let AnomalyKind::GlobalMutated { global } = &m.kind
+            && place.reported.insert(format!("mutated {global}"))
+        {
+            out.push(
+                Finding::new(
+                    &SEC001,
+                    format!(
+                        "the load changes the imported global {global} in place (BUILD or item opcodes applied to it){}",
+                        place.within
+                    ),
+                )
+                .at(m.offset),
+            );
+        }
     }
 }
 
 pub fn check(inspection: &Inspection, options: &Options, findings: &mut Vec<Finding>) {
-    let view = &inspection.view;
-    check_globals(&view.globals, None, options, findings);
+    let mut reported = BTreeSet::new();
+    for reading in &inspection.readings {
+        check_reading(reading, &mut reported, options, findings);
+    }
     for e in &inspection.embedded_pickles {
-        check_globals(&e.globals, Some(e.span.offset), options, findings);
+        let mut place = Place {
+            base: Some(e.span.offset),
+            within: format!(", inside the pickle embedded at offset {}", e.span.offset),
+            reported: &mut reported,
+        };
+        check_facts(&e.facts, &mut place, options, findings);
     }
     let top: Vec<_> = inspection.streams.iter().filter(|s| !s.nested).collect();
     for s in top.iter().skip(1) {
@@ -380,24 +755,35 @@ pub fn check(inspection: &Inspection, options: &Options, findings: &mut Vec<Find
             .at(t.offset),
         );
     }
+    if let Some(t) = inspection.compressed_trailing {
+        findings.push(Finding::new(
+            &SEC004,
+            format!(
+                "{} bytes after the end of the compressed stream (at compressed offset {}): decoders that read concatenated streams see them, this one stops",
+                t.len, t.offset
+            ),
+        ));
+    }
     for e in &inspection.embedded_pickles {
-        findings.push(
-            Finding::new(
-                &SEC004,
-                format!(
-                    "a complete pickle stream ({} bytes) inside a bytes value",
-                    e.span.len
-                ),
+        let what = if e.complete {
+            format!("a complete pickle stream ({} bytes)", e.span.len)
+        } else {
+            format!(
+                "the start of a pickle stream ({} bytes) that imports globals before it breaks off",
+                e.span.len
             )
-            .at(e.span.offset),
-        );
+        };
+        findings
+            .push(Finding::new(&SEC004, format!("{what} inside a bytes value")).at(e.span.offset));
     }
     for a in &inspection.anomalies {
-        let (kind, detail) = describe_anomaly(&a.kind);
         let rule = match a.kind {
             AnomalyKind::UnusualJoblibPadding { .. } => &SEC004,
+            // Reported as SEC001 with the reading it happens in.
+            AnomalyKind::GlobalMutated { .. } => continue,
             _ => &SEC005,
         };
+        let (kind, detail) = describe_anomaly(&a.kind);
         let opcode = a.opcode.map(|o| format!(" ({o})")).unwrap_or_default();
         findings.push(Finding::new(rule, format!("{detail}{opcode} [{kind}]")).at(a.offset));
     }
@@ -407,27 +793,37 @@ pub fn check(inspection: &Inspection, options: &Options, findings: &mut Vec<Find
 mod tests {
     use super::*;
 
+    fn is_safe(module: &str, name: &str, allowed: &[String]) -> bool {
+        judge(module, name, false, allowed) == Verdict::Allowed
+    }
+
     #[test]
-    fn aliases_and_chains_are_dangerous() {
+    fn code_execution_is_dangerous_wherever_it_lives() {
+        assert!(is_dangerous("os", "system"));
         assert!(is_dangerous("posix", "system"));
-        assert!(is_dangerous("nt", "system"));
-        assert!(is_dangerous("__builtin__", "eval"));
-        assert!(is_dangerous("builtins", "getattr"));
+        assert!(is_dangerous("builtins", "eval"));
         assert!(is_dangerous("importlib.machinery", "SourceFileLoader"));
         assert!(is_dangerous("pkgutil", "resolve_name"));
-        assert!(is_dangerous("commands", "getoutput"));
+        assert!(is_dangerous("pydoc", "locate"));
+        assert!(is_dangerous("uuid", "_get_command_stdout"));
+        assert!(is_dangerous("numpy.testing._private.utils", "runstring"));
+        assert!(is_dangerous("numpy.lib._npyio_impl", "load"));
+        assert!(is_dangerous("pandas.io.api", "read_pickle"));
+        assert!(is_dangerous("logging.config", "dictConfig"));
+        assert!(is_dangerous("_io", "open"));
         assert!(!is_dangerous("osmium", "x"));
         assert!(!is_dangerous("numpy", "dtype"));
     }
 
     #[test]
-    fn the_ml_set_is_safe_and_extensible() {
+    fn only_exact_pairs_are_allowed() {
         assert!(is_safe("sklearn.pipeline", "Pipeline", &[]));
         assert!(is_safe("numpy._core.multiarray", "_reconstruct", &[]));
-        assert!(is_safe("copy_reg", "_reconstructor", &[]));
-        assert!(is_safe("__builtin__", "object", &[]));
+        assert!(is_safe("numpy.core.multiarray", "_reconstruct", &[]));
+        assert!(is_safe("copyreg", "_reconstructor", &[]));
+        assert!(!is_safe("sklearn", "os.system", &[]));
+        assert!(!is_safe("sklearn.pipeline", "NotAClass", &[]));
         assert!(!is_safe("numpy", "load", &[]));
-        assert!(!is_safe("builtins", "getattr", &[]));
         assert!(!is_safe("mycompany.features", "Cleaner", &[]));
         assert!(is_safe(
             "mycompany.features",
@@ -442,6 +838,21 @@ mod tests {
         assert!(
             !is_safe("os", "system", &["os.*".into()]),
             "the allowlist cannot allow code execution"
+        );
+    }
+
+    #[test]
+    fn verdicts_tell_libraries_from_user_modules() {
+        assert_eq!(judge("uuid", "os.system", true, &[]), Verdict::Dangerous);
+        assert_eq!(judge("sklearn", "base.x.y", true, &[]), Verdict::Traversal);
+        assert_eq!(judge("textwrap", "dedent", false, &[]), Verdict::Library);
+        assert_eq!(
+            judge("sklearn.svm", "NotThere", false, &[]),
+            Verdict::Library
+        );
+        assert_eq!(
+            judge("mycompany.features", "Cleaner", false, &[]),
+            Verdict::UserModule
         );
     }
 }

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+r"""CPython as the oracle of what a pickle imports: the C unpickler (`pickle.Unpickler`, what
+`pickle.load` is) with a `find_class` that records every requested global and returns a
+recording stub, so nothing is imported and nothing runs. Extension codes are registered to
+stub names first, persistent ids return stubs, so a stream runs as far as CPython would.
+
+    globals_oracle.py ARTIFACT_BIN FILE...        compare every file (exit 1 on a difference)
+    globals_oracle.py ARTIFACT_BIN --attacks N    the attack list plus N mutations of it
+
+For each input, the globals CPython requests (as `find_class` receives them) must be exactly
+those of `artifact inspect --format json`'s `pickle.load` reading (or its only reading, when
+the two loaders read the file alike). Prints each difference and a count line.
+"""
+
+import copyreg
+import io
+import json
+import os
+import pickle
+import pickletools
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import attacks  # noqa: E402
+
+
+def stub_class(name):
+    def anything(*args, **kwargs):
+        return None
+
+    return type(name if name.isidentifier() else "Stub", (), {
+        "__init__": anything, "__setstate__": anything, "append": anything, "extend": anything,
+        "add": anything, "__setitem__": anything, "__call__": lambda self, *a, **k: Instance(),
+        "__reduce__": lambda self: (str, ("",)),
+    })
+
+
+Instance = stub_class("Instance")
+
+
+class Recording(pickle.Unpickler):
+    def __init__(self, file):
+        super().__init__(file)
+        self.seen = []
+
+    def find_class(self, module, name):
+        self.seen.append((module, name))
+        return stub_class(name)
+
+    def persistent_load(self, pid):
+        return Instance()
+
+
+def extension_codes(data):
+    codes = set()
+    try:
+        for op, arg, _ in pickletools.genops(data):
+            if op.name.startswith("EXT"):
+                codes.add(arg)
+    except Exception:  # noqa: BLE001 - hostile input: codes up to where it breaks
+        pass
+    return codes
+
+
+def cpython_globals(data, known_codes=()):
+    codes = extension_codes(data) | set(known_codes)
+    # EXT looks codes up in copyreg._inverted_registry (code -> (module, name)).
+    saved = dict(copyreg._inverted_registry)
+    copyreg._extension_cache.clear()  # or an earlier file's stub answers without find_class
+    for code in codes:
+        copyreg._inverted_registry[code] = ("__ext__", str(code))
+    unpickler = Recording(io.BytesIO(data))
+    try:
+        unpickler.load()
+    except BaseException:  # noqa: BLE001 - where CPython stops, what ran before counts
+        pass
+    finally:
+        copyreg._inverted_registry.clear()
+        copyreg._inverted_registry.update(saved)
+    return {tuple(g) for g in unpickler.seen}
+
+
+def our_globals(binary, path):
+    out = subprocess.run([binary, "inspect", "--format", "json", path], capture_output=True)
+    if not out.stdout:
+        return None, out.stderr.decode(errors="replace").strip()
+    doc = json.loads(out.stdout)
+    if not doc["artifacts"]:
+        # Refused before any opcode (not a pickle or joblib container at all).
+        return set(), []
+    readings = doc["artifacts"][0]["readings"]
+    chosen = next((r for r in readings if r["loader"] == "pickle.load"), readings[0])
+    found = {tuple(g) for g in chosen["globals"]}
+    found |= {("__ext__", str(code)) for code in chosen["extensions"]}
+    return found, chosen["extensions"]
+
+
+def compare(binary, path, data):
+    ours, codes = our_globals(binary, path)
+    if ours is None:
+        return f"{path}: inspect gave no JSON: {codes}"
+    # The registry is the environment's: the codes we saw are registered (to stub names)
+    # before CPython runs, as an earlier copyreg.add_extension would have registered them.
+    theirs = cpython_globals(data, codes or ())
+    if ours != theirs:
+        return f"{path}: only ours {sorted(ours - theirs)}, only CPython's {sorted(theirs - ours)}"
+    return None
+
+
+def main():
+    binary = sys.argv[1]
+    inputs = []
+    if sys.argv[2:3] == ["--attacks"]:
+        tmp = tempfile.mkdtemp(prefix="artifact-oracle-")
+        datas = [d for _, _, d in attacks.attacks()] + attacks.mutations(9, int(sys.argv[3]))
+        for i, data in enumerate(datas):
+            path = os.path.join(tmp, f"{i}.pkl")
+            with open(path, "wb") as f:
+                f.write(data)
+            inputs.append((path, data))
+    else:
+        for path in sys.argv[2:]:
+            with open(path, "rb") as f:
+                inputs.append((path, f.read()))
+    problems = [p for p in (compare(binary, path, data) for path, data in inputs) if p]
+    for p in problems:
+        print(p)
+    print(f"{len(inputs) - len(problems)} passed, {len(problems)} failed")
+    sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()
