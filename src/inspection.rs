@@ -179,13 +179,15 @@ pub fn build(
         error: error.clone(),
     }];
     // `pickle.load` reads the same bytes alike unless joblib skipped array bytes (which
-    // are opcodes to it), the reading stopped early, or a spelling the two read apart.
+    // are opcodes to it), the reading stopped early, a spelling the two read apart, or
+    // more streams follow the first (pickle.load reads one).
     let skipped = graph.ids().any(|id| {
         graph
             .object(pickle::Value::Node(id))
             .is_some_and(|o| o.inline_data.is_some())
     });
-    if skipped || error.is_some() || graph.dialect_sensitive {
+    let streams = graph.streams.iter().filter(|s| !s.nested).count();
+    if skipped || error.is_some() || graph.dialect_sensitive || streams > 1 {
         readings.push(other_reading(data, "pickle.load"));
     }
     // joblib picks a codec by a short prefix, but `pickle.load` reads the file as it

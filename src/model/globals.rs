@@ -206,11 +206,16 @@ pub fn load_facts(graph: &Graph<'_>) -> LoadFacts {
                             mark(&mut called, f);
                         }
                         let maker = made_by(graph, obj.callable);
-                        let inert_class = obj.kind != ObjectKind::Reduce
+                        // A type from `types` that cloudpickle looked up by name (CodeType,
+                        // CellType: constructing one runs nothing; the name is judged on
+                        // its own), or a class it rebuilt that defines no code to run.
+                        let inert_class = maker.as_deref().is_some_and(|m| {
+                            m.starts_with("cloudpickle") && m.ends_with("._builtin_type")
+                        }) || (obj.kind != ObjectKind::Reduce
                             && maker
                                 .as_deref()
                                 .is_some_and(|m| m.ends_with("._make_skeleton_class"))
-                            && !cloudpickle_class_runs_code(graph, obj.callable);
+                            && !cloudpickle_class_runs_code(graph, obj.callable));
                         invocations.push(Invocation::CalledObject {
                             offset,
                             made_by: maker,

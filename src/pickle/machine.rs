@@ -92,7 +92,13 @@ pub fn parse_reading<'a, V: Visitor>(
             };
         }
     };
-    let mut pos = first as usize;
+    // `pickle.load` stops at the first STOP; further streams are other loaders' business
+    // (the joblib reading, which the view is built from, reads them all).
+    let mut pos = if reading == Reading::PickleLoad {
+        data.len()
+    } else {
+        first as usize
+    };
     while pos < data.len() {
         // Try quietly first, so that a failed attempt emits nothing to the visitor.
         let mut scratch = Graph::new(data);
