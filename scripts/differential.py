@@ -7,6 +7,8 @@ codec; then, for each file, `artifact` against CPython:
            opcodes as pickletools.genops (tests/oracle/dis_oracle.py);
 - globals: the globals `artifact inspect` lists are exactly those CPython's unpickler
            imports (a recording find_class; the corpus is ours, so loading it is safe);
+- quiet:   `artifact check --select SEC` finds no SEC error (the allowlist covers every
+           benign model: the gate is complete and quiet);
 - patch:   where an estimator has n_jobs (fitted with n_jobs=2), `artifact patch --set
            n_jobs=null` loads with every n_jobs None and identical pinned predictions.
 
@@ -154,6 +156,11 @@ def check_file(binary, path, model, has_n_jobs, pure):
         return problems + [f"{path}: inspect failed: {out.stderr.decode().strip()}"]
     ours = {(g["module"], g["name"]) for g in json.loads(out.stdout)["artifacts"][0]["globals"]}
     theirs = recorded_globals(path)
+    out = run(binary, "check", "--isolated", "--select", "SEC", "--format", "json", path)
+    loud = [f"{f['code']} {f['message']}" for a in json.loads(out.stdout)["artifacts"] for f in a["findings"]
+            if f["severity"] == "error"]
+    if loud:
+        problems.append(f"{path}: SEC errors on a benign model: {loud[:3]}")
     if ours != theirs:
         problems.append(f"{path}: globals differ: only ours {sorted(ours - theirs)}, only CPython's {sorted(theirs - ours)}")
     if has_n_jobs:

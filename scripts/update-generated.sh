@@ -18,5 +18,7 @@ $bin completions powershell > completions/_artifact.ps1
   $bin rule --all
   echo '```'
   echo
+  cat docs/trust-model.md
+  echo
   $bin rule --all --format json | python3 scripts/rules_markdown.py
 } > docs/rules.md

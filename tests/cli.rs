@@ -83,7 +83,11 @@ fn several_files_one_failure_exit_2_but_others_are_reported() {
     assert_eq!(out.status.code(), Some(2));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["schema_version"], 1);
-    assert_eq!(doc["artifacts"].as_array().unwrap().len(), 1);
+    // The broken file is listed too, as far as it was read (what a loader ran before the
+    // error), marked incomplete.
+    assert_eq!(doc["artifacts"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["artifacts"][0]["complete"], true);
+    assert_eq!(doc["artifacts"][1]["complete"], false);
     assert_eq!(doc["errors"][0]["offset"], 3);
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.pkl: at offset 3"));
 }
@@ -135,6 +139,11 @@ fn rule_reference_in_the_repo_is_fresh() {
     assert!(
         committed.contains(&listing),
         "docs/rules.md is stale: run scripts/update-generated.sh"
+    );
+    let trust = std::fs::read_to_string(common::root().join("docs/trust-model.md")).unwrap();
+    assert!(
+        committed.contains(&trust),
+        "docs/rules.md lacks the trust model: run scripts/update-generated.sh"
     );
     let json: serde_json::Value =
         serde_json::from_slice(&run(&["rule", "--all", "--format", "json"]).stdout).unwrap();

@@ -23,8 +23,9 @@ pub struct Embedded<'a> {
 
 /// Every bytes value (kept in the graph or popped) that `pickle.loads` would read as a
 /// stream that does something: a complete protocol 2-5 stream, or a stream of any
-/// protocol whose executable prefix imports a global or an extension. Streams inside
-/// those are followed too.
+/// protocol whose executable prefix calls a global or an extension (a payload must call
+/// something to run; array bytes that happen to begin with an opcode or two, as one
+/// float array in a few thousand does, call nothing). Streams inside those are followed.
 pub fn find<'a>(graph: &Graph<'a>) -> Vec<Embedded<'a>> {
     let mut found = Vec::new();
     collect(graph, 0, 1, &mut found);
@@ -46,11 +47,15 @@ fn collect<'a>(graph: &Graph<'a>, base: u64, depth: usize, found: &mut Vec<Embed
         }
         let parsed = parse_reading(bytes, &mut Quiet, Reading::PickleLoad);
         let complete = parsed.error.is_none() && looks_like_pickle(bytes);
-        let imports = parsed
-            .graph
-            .ids()
-            .any(|id| matches!(parsed.graph.node(id), Node::Global(_) | Node::Extension(_)));
-        if !(complete || imports) {
+        let g = &parsed.graph;
+        let calls = g.ids().any(|id| match g.node(id) {
+            Node::Object(obj) => matches!(
+                g.get(obj.callable),
+                Some(Node::Global(_) | Node::Extension(_))
+            ),
+            _ => false,
+        });
+        if !(complete || calls) {
             continue;
         }
         let span = Span {

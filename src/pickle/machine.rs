@@ -171,6 +171,9 @@ fn read_stream<V: Visitor>(
     Ok(stream.end)
 }
 
+const NOT_ASCII: &str =
+    "a Python 2 string that is not ASCII (Python 3's unpicklers decode them as ASCII by default)";
+
 /// What an opcode needs of an operand (see `Machine::expect`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Shape {
@@ -542,14 +545,18 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
                 self.push(Value::Str(at), at)
             }
             Opcode::Unicode => self.push(Value::Str(at), at),
-            Opcode::ShortBinBytes
-            | Opcode::BinBytes
-            | Opcode::BinBytes8
-            | Opcode::ByteArray8
-            | Opcode::ShortBinString
-            | Opcode::BinString => {
+            Opcode::ShortBinBytes | Opcode::BinBytes | Opcode::BinBytes8 | Opcode::ByteArray8 => {
                 self.graph.bytes_ops.push(at);
                 self.push(Value::Bytes(at), at)
+            }
+            // Python 2 strings: both loaders decode them with `encoding="ASCII"` unless told
+            // otherwise, so they are str (STACK_GLOBAL takes them), and any other byte fails
+            // the load there.
+            Opcode::ShortBinString | Opcode::BinString => {
+                if !bytes_arg(op)?.is_ascii() {
+                    return Err(bad(NOT_ASCII));
+                }
+                self.push(Value::Str(at), at)
             }
             Opcode::String => {
                 let line = line_arg(op)?;
@@ -559,7 +566,10 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
                 if !quoted {
                     return Err(bad("the STRING opcode argument must be quoted"));
                 }
-                self.push(Value::Bytes(at), at)
+                if !text::decode_string_escape(&line[1..line.len() - 1]).is_ascii() {
+                    return Err(bad(NOT_ASCII));
+                }
+                self.push(Value::Str(at), at)
             }
             Opcode::NextBuffer => {
                 self.anomaly(op, AnomalyKind::OutOfBandBuffer);

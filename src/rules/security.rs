@@ -769,7 +769,7 @@ pub fn check(inspection: &Inspection, options: &Options, findings: &mut Vec<Find
             format!("a complete pickle stream ({} bytes)", e.span.len)
         } else {
             format!(
-                "the start of a pickle stream ({} bytes) that imports globals before it breaks off",
+                "the start of a pickle stream ({} bytes) that calls globals before it breaks off",
                 e.span.len
             )
         };
