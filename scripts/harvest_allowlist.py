@@ -149,6 +149,9 @@ def extra_models():
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
     from sklearn.linear_model import LogisticRegression
+    from sklearn.compose import TransformedTargetRegressor, make_column_selector
+    from sklearn.metrics import fbeta_score, make_scorer
+    from sklearn.utils import Bunch
     import pandas as pd
 
     X, y = differential.data()
@@ -174,6 +177,15 @@ def extra_models():
         ("randomized_search", RandomizedSearchCV(LogisticRegression(), {"C": st.loguniform(1e-2, 1)}, n_iter=2, cv=2).fit(X, y)),
         ("grid_search", GridSearchCV(LogisticRegression(), {"C": [0.1, 1]}, cv=2).fit(X, y)),
         ("function_transformer", FunctionTransformer(np.log1p).fit(X)),
+        ("scored_search", GridSearchCV(LogisticRegression(), {"C": [0.1, 1]}, cv=2,
+                                       scoring={"auc": "roc_auc", "f2": make_scorer(fbeta_score, beta=2)},
+                                       refit="auc").fit(X, y)),
+        ("scorer", make_scorer(fbeta_score, beta=2)),
+        ("target_transform", TransformedTargetRegressor(func=np.log1p, inverse_func=np.expm1).fit(X, X[:, 0])),
+        ("column_selector", ColumnTransformer([("num", StandardScaler(), make_column_selector(dtype_include=np.number)),
+                                               ("cat", OneHotEncoder(handle_unknown="ignore"),
+                                                make_column_selector(dtype_include=object))]).fit(df)),
+        ("bunch", Bunch(a=1, b=np.zeros(2))),
     ]
     print(f"catboost {catboost.__version__}, imblearn {imblearn.__version__}", file=sys.stderr)
     return out

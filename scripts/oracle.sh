@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
-# The CPython oracle's long run: the attack list plus N mutations of it (default 100000),
-# then every file of the differential corpus. Usage: scripts/oracle.sh [N]
+# The CPython oracle's long run (tests/oracle/globals_oracle.py): the attack list plus N
+# mutations of it (default 100000), then every uncompressed file of the differential corpus
+# (every scikit-learn estimator, XGBoost, LightGBM; protocols 0-5 and raw joblib).
+# Usage: scripts/oracle.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100000}
 cargo build --release --quiet
 py=.venv/bin/python
-$py tests/oracle/globals_oracle.py target/release/artifact --attacks "$n" | grep -v '^known' | tail -3
+bin=target/release/artifact
+echo "attacks and $n mutations:"
+$py tests/oracle/globals_oracle.py "$bin" --attacks "$n" | grep -v '^known' | tail -2
+corpus=$(mktemp -d)
+trap 'rm -rf "$corpus"' EXIT
+$py scripts/differential.py "$bin" --out "$corpus" > /dev/null || true
+echo "differential corpus ($(ls "$corpus"/*.pkl "$corpus"/*.joblib | wc -l) uncompressed files):"
+ls "$corpus"/*.pkl "$corpus"/*.joblib | xargs $py tests/oracle/globals_oracle.py "$bin" | grep -v '^known' | tail -2

@@ -214,6 +214,43 @@ fn no_folder_arrangement_passes_a_malicious_file() {
 }
 
 #[test]
+fn containers_are_detected_as_joblib_detects_them() {
+    // joblib takes any `5d 00` prefix for lzma-alone, whatever the dictionary size says;
+    // and `pickle.load` reads a "bz2 file" as it lies (`BZ` is BINBYTES to it).
+    let dir = tempfile::tempdir().unwrap();
+    let script = "import lzma, sys\n\
+        data = lzma.compress(b\"cos\\nsystem\\n(S'echo pwned'\\ntR.\", format=lzma.FORMAT_ALONE,\n\
+        filters=[{'id': lzma.FILTER_LZMA1, 'dict_size': 4096}])\n\
+        assert data[:3] == b'\\x5d\\x00\\x10', data[:3]\n\
+        open(sys.argv[1], 'wb').write(data)\n";
+    let path = dir.path().join("model.bin");
+    let status = std::process::Command::new(python())
+        .args(["-c", script])
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = run_in(
+        dir.path(),
+        &["check", "--isolated", "--format", "json", "."],
+    );
+    let doc = json(&out);
+    assert!(!sec_errors(&doc).is_empty(), "{doc}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut data = b"BZ\x00\x00\x00".to_vec();
+    data.extend_from_slice(&[b'x'; 90]);
+    data.extend_from_slice(b"0cos\nsystem\n(S'echo pwned'\ntR.");
+    std::fs::write(dir.path().join("weights.dat"), data).unwrap();
+    let out = run_in(dir.path(), &["check", "--isolated", "."]);
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "a pickle that joblib takes for bz2"
+    );
+}
+
+#[test]
 fn exclusions_are_the_users_and_counted() {
     let dir = tempfile::tempdir().unwrap();
     plant(dir.path(), "data/payload.bin");

@@ -1026,10 +1026,12 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
     /// only then do the C unpickler and the pure-Python one read it alike.
     fn note_spelling(&mut self, line: &[u8], suffix: Option<&[u8]>) {
         let digits = suffix.and_then(|s| line.strip_suffix(s)).unwrap_or(line);
-        let digits = digits.strip_prefix(b"-").unwrap_or(digits);
-        let canonical = matches!(digits, b"0" | b"00" | b"01")
-            || (digits.first().is_some_and(|b| (b'1'..=b'9').contains(b))
-                && digits.iter().all(u8::is_ascii_digit));
+        // `-0` is False to the C unpickler (a three-byte line worth 0), 0 to pickle.py.
+        let canonical = matches!(digits, b"0" | b"00" | b"01") || {
+            let unsigned = digits.strip_prefix(b"-").unwrap_or(digits);
+            unsigned.first().is_some_and(|b| (b'1'..=b'9').contains(b))
+                && unsigned.iter().all(u8::is_ascii_digit)
+        };
         if !canonical {
             self.graph.dialect_sensitive = true;
         }

@@ -600,19 +600,28 @@ fn check_facts(
                 let attr_ok = attr
                     .as_deref()
                     .is_some_and(|a| !a.starts_with('_') || !a.ends_with("__"));
+                // A bound method pickles as getattr(instance, 'name'): fine on an instance
+                // of an allowed class, or of the user's own (that class is reported on its
+                // own); on a module or class only where the pair itself is allowed.
                 let safe = attr_ok
                     && match target {
                         GetattrTarget::Global(g) => attr.as_deref().is_some_and(|a| {
-                            g.split_once('.').is_some_and(|(m, n)| {
-                                let (m, n) = split_module(g).unwrap_or((m, n));
+                            split_module(g).is_some_and(|(m, n)| {
                                 ALLOWED.contains(&(m, format!("{n}.{a}").as_str()))
                             })
                         }),
-                        GetattrTarget::Instance(class) => class.as_deref().is_some_and(|c| {
-                            split_module(c).is_some_and(|(m, n)| {
-                                judge(m, n, false, &options.allowed_globals) == Verdict::Allowed
-                            }) && !attr.as_deref().is_some_and(|a| is_dangerous("", a))
-                        }),
+                        GetattrTarget::Instance(class) => {
+                            class
+                                .as_deref()
+                                .and_then(split_module)
+                                .is_some_and(|(m, n)| {
+                                    matches!(
+                                        judge(m, n, false, &options.allowed_globals),
+                                        Verdict::Allowed | Verdict::UserModule
+                                    )
+                                })
+                                && !attr.as_deref().is_some_and(|a| is_dangerous("", a))
+                        }
                         GetattrTarget::Other => false,
                     };
                 if safe {
