@@ -586,7 +586,7 @@ fn target_versions_strict_and_allowed_globals() {
     std::fs::write(
         dir.path().join("artifact.toml"),
         format!(
-            "strict = true\nallowed-globals = [\"torch._utils.*\"]\n\n[[suppress]]\nrule = \"PRT003\"\nsha256 = \"{digest}\"\nreason = \"reviewed: the tensor is loaded on CPU\"\n"
+            "strict = true\nallowed-globals = [\"torch._utils._rebuild_tensor_v2\"]\n\n[[suppress]]\nrule = \"PRT003\"\nsha256 = \"{digest}\"\nreason = \"reviewed: the tensor is loaded on CPU\"\n"
         ),
     )
     .unwrap();

@@ -270,6 +270,28 @@ fn exclusions_are_the_users_and_counted() {
 }
 
 #[test]
+fn allowed_globals_cannot_trust_a_whole_library() {
+    let dir = tempfile::tempdir().unwrap();
+    plant(dir.path(), "m.pkl");
+    std::fs::write(
+        dir.path().join("artifact.toml"),
+        "allowed-globals = [\"os.*\"]\n",
+    )
+    .unwrap();
+    let out = run_in(dir.path(), &["check", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("name the globals one by one"));
+    // Even named exactly, code execution stays a finding.
+    std::fs::write(
+        dir.path().join("artifact.toml"),
+        "allowed-globals = [\"os.system\"]\n",
+    )
+    .unwrap();
+    let out = run_in(dir.path(), &["check", "."]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
 fn what_ran_before_a_parse_error_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("broken.pkl");

@@ -85,7 +85,11 @@ pub fn run(args: &CheckArgs, color: bool) -> anyhow::Result<ExitCode> {
     };
     let mut options = rules::Options {
         strict: args.strict || cfg.strict.unwrap_or(false),
-        allowed_globals: cfg.allowed_globals.clone().unwrap_or_default(),
+        allowed_globals: {
+            let allowed = cfg.allowed_globals.clone().unwrap_or_default();
+            rules::validate_allowed_globals(&allowed).map_err(|e| anyhow!("{e}"))?;
+            allowed
+        },
         target: cfg.target.clone().unwrap_or_default(),
         ..rules::Options::default()
     };
@@ -142,33 +146,31 @@ pub fn run(args: &CheckArgs, color: bool) -> anyhow::Result<ExitCode> {
             report.errors.push(FileError::from(e));
         }
         if error.is_none() || !findings.is_empty() {
-            {
-                let mut kept = Vec::new();
-                let mut hash = None;
-                for mut f in findings {
-                    if !rules::matches(f.code, &select) || rules::matches(f.code, &ignore) {
-                        continue;
-                    }
-                    if let Some(sev) = severities.get(f.code) {
-                        f.severity = *sev;
-                    }
-                    let suppression = cfg.suppress.iter().position(|s| {
-                        s.rule.eq_ignore_ascii_case(f.code)
-                            && suppression_matches(s, path, &root, &mut hash)
-                    });
-                    match suppression {
-                        Some(i) => {
-                            used[i] = true;
-                            report.suppressed += 1;
-                        }
-                        None => kept.push(f),
-                    }
+            let mut kept = Vec::new();
+            let mut hash = None;
+            for mut f in findings {
+                if !rules::matches(f.code, &select) || rules::matches(f.code, &ignore) {
+                    continue;
                 }
-                report.artifacts.push(ArtifactResult {
-                    path: display(path),
-                    findings: kept,
+                if let Some(sev) = severities.get(f.code) {
+                    f.severity = *sev;
+                }
+                let suppression = cfg.suppress.iter().position(|s| {
+                    s.rule.eq_ignore_ascii_case(f.code)
+                        && suppression_matches(s, path, &root, &mut hash)
                 });
+                match suppression {
+                    Some(i) => {
+                        used[i] = true;
+                        report.suppressed += 1;
+                    }
+                    None => kept.push(f),
+                }
             }
+            report.artifacts.push(ArtifactResult {
+                path: display(path),
+                findings: kept,
+            });
         }
     }
     report.skipped = skipped;

@@ -9,6 +9,8 @@ mod portability;
 mod security;
 mod versions;
 
+pub use security::validate_allowed_globals;
+
 use std::collections::BTreeMap;
 use std::fmt;
 

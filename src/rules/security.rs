@@ -438,6 +438,28 @@ pub fn is_dangerous(module: &str, name: &str) -> bool {
         || DANGEROUS_FUNCTION_NAMES.contains(&last)
 }
 
+/// Checks `allowed-globals` entries: exact `module.qualname` names, or `package.*` for a
+/// module of the user's own. A prefix over the standard library or a known library would
+/// trust every function in it (`pydoc.*`, `numpy.*`), which is what the allowlist exists
+/// to prevent: those must be named one by one.
+pub fn validate_allowed_globals(allowed: &[String]) -> Result<(), String> {
+    for pattern in allowed {
+        if let Some(prefix) = pattern.strip_suffix(".*") {
+            let top = prefix.split('.').next().unwrap_or(prefix);
+            if STDLIB.contains(top) || KNOWN_LIBRARIES.contains(&top) {
+                return Err(format!(
+                    "allowed-globals: '{pattern}' would trust every global of {top}, a library that is not your own code; name the globals one by one (module.qualname)"
+                ));
+            }
+        } else if !pattern.contains('.') || pattern.contains('*') {
+            return Err(format!(
+                "allowed-globals: '{pattern}' is neither module.qualname nor package.*"
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn allowed_by_config(module: &str, name: &str, allowed: &[String]) -> bool {
     let full = format!("{module}.{name}");
     allowed
@@ -848,6 +870,18 @@ mod tests {
             !is_safe("os", "system", &["os.*".into()]),
             "the allowlist cannot allow code execution"
         );
+    }
+
+    #[test]
+    fn allowed_globals_take_names_or_own_prefixes() {
+        let v = |p: &[&str]| {
+            validate_allowed_globals(&p.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        };
+        assert!(v(&["mycompany.*", "mycompany.features.Cleaner", "numpy.dtype"]).is_ok());
+        assert!(v(&["numpy.*"]).is_err());
+        assert!(v(&["pydoc.*"]).is_err());
+        assert!(v(&["*"]).is_err());
+        assert!(v(&["Cleaner"]).is_err());
     }
 
     #[test]
