@@ -160,6 +160,26 @@ fn no_folder_arrangement_passes_a_malicious_file() {
         );
         assert!(!sec_errors(&json(&out)).is_empty(), "{hidden}");
     }
+    // Every trick, as a file with no pickle extension found in a folder.
+    for (file, trick) in attacks() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            root().join("fixtures/attacks").join(&file),
+            dir.path().join("blob"),
+        )
+        .unwrap();
+        let out = run_in(
+            dir.path(),
+            &["check", "--isolated", "--format", "json", "."],
+        );
+        let doc = json(&out);
+        assert_ne!(
+            out.status.code(),
+            Some(0),
+            "{file} ({trick}) passed in a folder"
+        );
+        assert!(!sec_errors(&doc).is_empty(), "{file} in a folder: {doc}");
+    }
     // Symbolic links are followed (to files and to folders); a loop is walked once.
     let dir = tempfile::tempdir().unwrap();
     let outside = tempfile::tempdir().unwrap();

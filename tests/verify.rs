@@ -304,3 +304,58 @@ fn a_python_without_the_models_library_says_what_to_install() {
         "{text}"
     );
 }
+
+/// A sample that cannot prove anything is a data error (exit 2) that says why; a sample on
+/// which every method raises is not a verification (exit 1). Before, both printed "raised in
+/// both, alike ... Verified" and exited 0.
+#[test]
+fn verify_never_passes_what_it_did_not_prove() {
+    let dir = tempfile::tempdir().unwrap();
+    let credit = common::fixture("credit_ct_xgb.joblib");
+    let sample = std::fs::read_to_string(common::fixture("../data/credit_sample.csv")).unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let renamed = write("renamed.csv", &sample.replacen("f0,", "feature0,", 1));
+    let semicolons = write("semicolons.csv", &sample.replace(',', ";"));
+    let header_only = write("header.csv", sample.lines().next().unwrap());
+    let missing = dir.path().join("absent.csv").to_str().unwrap().to_string();
+    for (data, says) in [
+        (renamed, "lacks the columns the model was fitted on: ['f0']"),
+        (semicolons, "';'-separated"),
+        (header_only, "has no rows"),
+        (missing, "cannot be opened"),
+    ] {
+        let (out, _) = verify(&credit, &credit, &data, &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{data}: {stderr}");
+        assert!(stderr.contains(says), "{data}: {stderr}");
+    }
+    // The forest was fitted on a 4-column array: a 2-column sample makes every method raise.
+    let forest = common::fixture("forest_njobs14.joblib");
+    let narrow = write("narrow.csv", "a,b\n1,2\n3,4\n");
+    let (out, doc) = verify(&forest, &forest, &narrow, &[]);
+    assert_eq!(out.status.code(), Some(1), "{doc:?}");
+    assert_eq!(doc.unwrap()["verdict"], "not-proven");
+    let py = python();
+    let human = run(&[
+        "verify",
+        forest.to_str().unwrap(),
+        forest.to_str().unwrap(),
+        "--data",
+        &narrow,
+        "--python",
+        &py,
+    ]);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains("NOT COMPUTED: raised in both (ValueError"),
+        "{text}"
+    );
+    assert!(
+        text.contains("NOT verified: no method produced an output"),
+        "{text}"
+    );
+}

@@ -64,7 +64,7 @@ pub fn verify_and_report(
     }
     Ok(ExitCode::from(match report.verdict {
         Verdict::Identical | Verdict::WithinTolerance => EXIT_OK,
-        Verdict::Different | Verdict::Failed => EXIT_FINDINGS,
+        Verdict::Different | Verdict::Failed | Verdict::NotProven => EXIT_FINDINGS,
     }))
 }
 
@@ -147,7 +147,10 @@ fn human(r: &Report) -> String {
             let d = r.differences.get(name);
             let status = match (d, &m.sha256) {
                 (None, Some(h)) => format!("identical  sha256 {}", &h[..12]),
-                (None, None) => "raised in both, alike".into(),
+                (None, None) => format!(
+                    "NOT COMPUTED: raised in both ({})",
+                    m.error.as_deref().unwrap_or("no output")
+                ),
                 (Some(d), _) if d.incompatible.is_some() => {
                     format!("DIFFERENT ({})", d.incompatible.as_deref().unwrap_or(""))
                 }
@@ -217,6 +220,10 @@ fn human(r: &Report) -> String {
         ),
         Verdict::Failed => {
             "NOT verified: an artifact could not be loaded or run (see above).\n".to_string()
+        }
+        Verdict::NotProven => {
+            "NOT verified: no method produced an output on the sample, so nothing was compared (errors above).\n"
+                .to_string()
         }
     });
     out

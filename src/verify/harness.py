@@ -67,6 +67,33 @@ def restricted_load(path, allowed):
 
 
 def read_data(path, rows):
+    try:
+        data = read_table(path)
+    except SystemExit:
+        raise
+    except Exception as e:  # noqa: BLE001 - any reader failure is a data error
+        fail("data", f"cannot be read: {type(e).__name__}: {e}")
+    if rows > 0:
+        data = data[:rows]
+    if len(data) == 0:
+        fail("data", "has no rows")
+    return data
+
+
+def check_columns(model, data):
+    """A sample without the model's columns cannot prove a repair: both models raise."""
+    expected = getattr(model, "feature_names_in_", None)
+    if expected is None or not hasattr(data, "columns"):
+        return
+    have = [str(c) for c in data.columns]
+    missing = [str(c) for c in expected if str(c) not in set(have)]
+    if missing:
+        more = "..." if len(missing) > 8 else ""
+        hint = " (is it ';'-separated? only ',' is read)" if len(have) == 1 and ";" in have[0] else ""
+        fail("data", f"lacks the columns the model was fitted on: {missing[:8]}{more}; it has {have[:8]}{hint}")
+
+
+def read_table(path):
     lower = path.lower()
     if lower.endswith(".npy"):
         import numpy as np
@@ -84,8 +111,6 @@ def read_data(path, rows):
                 fail("missing-package", f"{e}: install pyarrow to read Parquet")
         else:
             data = pd.read_csv(path)
-    if rows > 0:
-        data = data[:rows]
     return data
 
 
@@ -121,6 +146,7 @@ def main():
     start = time.perf_counter()
     model = restricted_load(artifact, allowed)
     result["load_seconds"] = time.perf_counter() - start
+    check_columns(model, data)
     result["class"] = f"{type(model).__module__}.{type(model).__qualname__}"
     save()
 

@@ -43,6 +43,10 @@ pub enum Refusal {
         "{path} has security findings; verify executes artifacts, so it refuses (re-run with --trust if you trust the file):\n{findings}"
     )]
     Unsafe { path: String, findings: String },
+    /// The sample cannot prove anything: missing, unreadable, empty, or not the columns
+    /// the model was fitted on.
+    #[error("the sample data {path}: {message}")]
+    Data { path: String, message: String },
 }
 
 /// One artifact's runs.
@@ -76,6 +80,8 @@ pub enum Verdict {
     Different,
     /// An artifact could not be loaded or run: crash, timeout, exception.
     Failed,
+    /// Both loaded, but no method produced an output on the sample: nothing was compared.
+    NotProven,
 }
 
 impl Verdict {
@@ -85,6 +91,7 @@ impl Verdict {
             Verdict::WithinTolerance => "within-tolerance",
             Verdict::Different => "different",
             Verdict::Failed => "failed",
+            Verdict::NotProven => "not-proven",
         }
     }
 }
@@ -181,6 +188,13 @@ fn scan(path: &Path, trust: bool) -> anyhow::Result<Vec<(String, String)>> {
 }
 
 pub fn verify(original: &Path, candidate: &Path, options: &Options) -> anyhow::Result<Report> {
+    if let Err(e) = std::fs::File::open(&options.data) {
+        return Err(Refusal::Data {
+            path: options.data.display().to_string(),
+            message: format!("cannot be opened: {e}"),
+        }
+        .into());
+    }
     let allowed = [
         scan(original, options.trust)?,
         scan(candidate, options.trust)?,
@@ -217,6 +231,18 @@ pub fn verify(original: &Path, candidate: &Path, options: &Options) -> anyhow::R
         };
         let equivalence = child::run(&python, &args("equivalence"), options.limits)
             .with_context(|| format!("cannot start {}", python.display()))?;
+        // The harness checks the sample before anything is compared (see harness.py).
+        if let Some(message) = equivalence
+            .stderr_tail
+            .lines()
+            .find_map(|l| l.strip_prefix("artifact-harness: data: "))
+        {
+            return Err(Refusal::Data {
+                path: options.data.display().to_string(),
+                message: message.to_string(),
+            }
+            .into());
+        }
         let mut profile = Profile {
             path: path.display().to_string(),
             equivalence,
@@ -313,6 +339,12 @@ pub fn verify(original: &Path, candidate: &Path, options: &Options) -> anyhow::R
             }
             differences.insert(method, diff);
         }
+    }
+    // Verified means compared: at least one method produced an output on the sample.
+    let produced = |p: &Profile| p.methods.values().any(|m| m.sha256.is_some());
+    if verdict != Verdict::Failed && !(produced(&original_profile) && produced(&candidate_profile))
+    {
+        verdict = Verdict::NotProven;
     }
     Ok(Report {
         verdict,

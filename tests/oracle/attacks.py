@@ -103,6 +103,9 @@ def attacks():
     add("ext2_alone.pkl", "EXT2 with no add_extension", b"\x80\x02\x83\x01\x02(X\x02\x00\x00\x00idtR.")
     add("functools_partial_called.pkl", "functools.partial(os.system, 'id') called",
         p4(stack_global("functools", "partial") + b"(" + stack_global("os", "system") + sbu("id") + b"tR)R"))
+    add("cloudpickle_function_called.pkl", "a function cloudpickle rebuilds from pickled code, called while loading",
+        p4(stack_global("cloudpickle.cloudpickle", "_make_function") + b"(" + stack_global("builtins", "object")
+           + b"}NNNtR)R"))
     add("called_built_object.pkl", "the result of a call is called in turn",
         p4(stack_global("builtins", "getattr") + b"(" + stack_global("builtins", "__import__") + b"(" + sbu("os")
            + b"tR" + sbu("system") + b"tR(" + sbu("id") + b"tR"))
