@@ -271,6 +271,33 @@ fn the_command_never_loses_data() {
         listing(),
         vec!["model.joblib", "model.joblib.bak", "model.patched.joblib"]
     );
+
+    // Nothing to change: nothing is written (before, a copy with "0 edits" was).
+    let out = run_in(d, &["patch", "model.joblib", "--fix", "-o", "again.joblib"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to change"));
+    assert!(!d.join("again.joblib").exists());
+
+    // A read-only input is not replaced in place unless --force says so.
+    std::fs::copy(common::fixture("credit_ct_xgb.joblib"), d.join("ro.joblib")).unwrap();
+    let mut perms = std::fs::metadata(d.join("ro.joblib"))
+        .unwrap()
+        .permissions();
+    perms.set_readonly(true);
+    std::fs::set_permissions(d.join("ro.joblib"), perms).unwrap();
+    let before = std::fs::read(d.join("ro.joblib")).unwrap();
+    let out = run_in(d, &["patch", "ro.joblib", "--fix", "--in-place"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("read-only"));
+    assert_eq!(std::fs::read(d.join("ro.joblib")).unwrap(), before);
+    let out = run_in(d, &["patch", "ro.joblib", "--fix", "--in-place", "--force"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(std::fs::read(d.join("ro.joblib")).unwrap(), before);
 }
 
 #[test]

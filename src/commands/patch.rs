@@ -37,9 +37,31 @@ pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
     let splices = patch::splices(artifact.bytes(), &layout, &edits)?;
 
     let target = target_path(args)?;
-    report(args, &edits, (!args.dry_run).then_some(target.as_path()))?;
+    report(
+        args,
+        &edits,
+        (!args.dry_run && !edits.is_empty()).then_some(target.as_path()),
+    )?;
     if args.dry_run {
         return Ok(ExitCode::from(EXIT_OK));
+    }
+    if edits.is_empty() {
+        // A copy identical to the input would only be a second file to keep track of.
+        if args.format == Format::Human {
+            eprintln!("nothing to change: nothing was written");
+        }
+        return Ok(ExitCode::from(EXIT_OK));
+    }
+    if args.in_place && !args.force {
+        let read_only = std::fs::metadata(input)
+            .map(|m| m.permissions().readonly())
+            .unwrap_or(false);
+        if read_only {
+            bail!(
+                "{} is read-only: --in-place would replace it anyway (add --force if that is what you want)",
+                input.display()
+            );
+        }
     }
     if target.exists() && !args.in_place && !args.force {
         bail!(
