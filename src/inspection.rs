@@ -83,7 +83,7 @@ pub enum ReadError {
         #[source]
         source: ContainerError,
     },
-    #[error("{path}: {source}")]
+    #[error("{path}: {}{source}", not_a_pickle(source))]
     Pickle {
         path: String,
         #[source]
@@ -92,6 +92,16 @@ pub enum ReadError {
         /// findings stand (see [`read`]).
         partial: Option<Box<Inspection>>,
     },
+}
+
+/// An error on the very first opcode means the bytes are not a pickle at all: say so
+/// before the opcode-level detail.
+fn not_a_pickle(source: &PickleError) -> &'static str {
+    if source.offset == 0 {
+        "not a pickle or joblib file: "
+    } else {
+        ""
+    }
 }
 
 impl ReadError {

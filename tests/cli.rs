@@ -156,3 +156,48 @@ fn rule_reference_in_the_repo_is_fresh() {
         );
     }
 }
+
+/// Each cause is printed once, and a text file is "not a pickle" (issue 10); before, the
+/// opcode detail was printed twice.
+#[test]
+fn errors_name_each_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.pkl");
+    std::fs::write(&text, "hello, this is text h").unwrap();
+    let out = run(&["patch", text.to_str().unwrap(), "--fix", "-o", "/dev/null"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not a pickle or joblib file"), "{stderr}");
+    assert_eq!(stderr.matches("at offset 0").count(), 1, "{stderr}");
+}
+
+/// `--format json | head` is not an error. (The document is far larger than a pipe's
+/// buffer, and the run would otherwise exit 2 for the missing file: exit 0 proves the
+/// closed pipe was seen.)
+#[test]
+fn a_closed_pipe_exits_0_quietly() {
+    use std::io::Read;
+    let mut files: Vec<String> = std::fs::read_dir(common::root().join("fixtures/artifacts"))
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    files.sort();
+    files.push("does-not-exist.pkl".into());
+    let mut child = common::artifact()
+        .args(["inspect", "--format", "json"])
+        .args(&files)
+        .current_dir(common::root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("Broken pipe"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
