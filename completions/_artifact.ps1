@@ -84,8 +84,8 @@ Register-ArgumentCompleter -Native -CommandName 'artifact' -ScriptBlock {
         'artifact;patch' {
             [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'A setting and its new value: a bare attribute (n_jobs: everywhere it is set), a sklearn path (preprocessor__n_jobs, xgboost__booster.nthread) or a raw path. VALUE is null, true, false, a number or a quoted string. Repeatable')
             [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'With --fix: an explicit thread count instead of the library default (--jobs 1)')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write [default: NAME.patched.EXT beside the input]')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write [default: NAME.patched.EXT beside the input]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write (`-`: standard output, the edit table then goes to standard error) [default: NAME.patched.EXT beside the input]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write (`-`: standard output, the edit table then goes to standard error) [default: NAME.patched.EXT beside the input]')
             [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'After writing, verify the output against the input on this sample (see `artifact verify`; its --python, --rows, --tolerance and --trust apply)')
             [CompletionResult]::new('--data', '--data', [CompletionResultType]::ParameterName, 'Sample data: CSV (with a header), Parquet, or .npy')
             [CompletionResult]::new('--python', '--python', [CompletionResultType]::ParameterName, 'The Python to run [default: ARTIFACT_PYTHON, $VIRTUAL_ENV/bin/python, python3]')

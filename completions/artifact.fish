@@ -82,7 +82,7 @@ complete -c artifact -n "__fish_artifact_using_subcommand check" -s h -l help -d
 complete -c artifact -n "__fish_artifact_using_subcommand check" -s V -l version -d 'Print version'
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l set -d 'A setting and its new value: a bare attribute (n_jobs: everywhere it is set), a sklearn path (preprocessor__n_jobs, xgboost__booster.nthread) or a raw path. VALUE is null, true, false, a number or a quoted string. Repeatable' -r
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l jobs -d 'With --fix: an explicit thread count instead of the library default (--jobs 1)' -r
-complete -c artifact -n "__fish_artifact_using_subcommand patch" -s o -l output -d 'Where to write [default: NAME.patched.EXT beside the input]' -r -F
+complete -c artifact -n "__fish_artifact_using_subcommand patch" -s o -l output -d 'Where to write (`-`: standard output, the edit table then goes to standard error) [default: NAME.patched.EXT beside the input]' -r -F
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l verify -d 'After writing, verify the output against the input on this sample (see `artifact verify`; its --python, --rows, --tolerance and --trust apply)' -r -F
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l data -d 'Sample data: CSV (with a header), Parquet, or .npy' -r -F
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l python -d 'The Python to run [default: ARTIFACT_PYTHON, $VIRTUAL_ENV/bin/python, python3]' -r -F

@@ -242,7 +242,7 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct PatchArgs {
-    /// The artifact to patch.
+    /// The artifact to patch (`-`: read it from standard input; then give -o).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 
@@ -261,7 +261,8 @@ pub struct PatchArgs {
     #[arg(long, value_name = "N", requires = "fix")]
     pub jobs: Option<u32>,
 
-    /// Where to write [default: NAME.patched.EXT beside the input].
+    /// Where to write (`-`: standard output, the edit table then goes to standard error)
+    /// [default: NAME.patched.EXT beside the input].
     #[arg(short, long, value_name = "OUT", conflicts_with = "in_place")]
     pub output: Option<PathBuf>,
 

@@ -516,3 +516,64 @@ proptest! {
         }
     }
 }
+
+/// `-` reads the artifact from standard input, `-o -` writes it to standard output, with
+/// the same bytes as a file written by `-o` (issue 10).
+#[test]
+fn standard_input_and_output() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let model = common::fixture("credit_ct_xgb.joblib");
+    let out = run_in(
+        d,
+        &[
+            "patch",
+            model.to_str().unwrap(),
+            "--fix",
+            "-o",
+            "file.joblib",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let expected = std::fs::read(d.join("file.joblib")).unwrap();
+
+    let out = run_in(d, &["patch", model.to_str().unwrap(), "--fix", "-o", "-"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        out.stdout, expected,
+        "stdout holds the artifact and nothing else"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("preprocessor__n_jobs"));
+
+    let mut child = common::artifact()
+        .args(["patch", "-", "--fix", "-o", "piped.joblib"])
+        .current_dir(d)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&std::fs::read(&model).unwrap())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(d.join("piped.joblib")).unwrap(), expected);
+
+    let out = run_in(d, &["patch", "-", "--fix"]);
+    assert_eq!(out.status.code(), Some(2), "standard input needs -o");
+}

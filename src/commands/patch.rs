@@ -22,7 +22,28 @@ pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
     if args.verify.is_some() && args.in_place && args.no_backup {
         bail!("--verify compares with the original: drop --no-backup");
     }
-    let input = &args.file;
+    let to_stdout = args.output.as_deref() == Some(Path::new("-"));
+    let from_stdin = args.file == Path::new("-");
+    if from_stdin && (args.in_place || args.output.is_none()) {
+        bail!(
+            "reading the artifact from standard input: say where to write it with -o OUT (or -o - for standard output)"
+        );
+    }
+    if to_stdout && args.verify.is_some() {
+        bail!("--verify needs the patched file on disk: give -o OUT, not -o -");
+    }
+    // Standard input is spooled to a temporary file: the reader maps its input.
+    let spooled = if from_stdin {
+        let mut tmp = tempfile::NamedTempFile::new().context("cannot spool standard input")?;
+        std::io::copy(&mut std::io::stdin().lock(), &mut tmp)
+            .context("cannot read the artifact from standard input")?;
+        Some(tmp)
+    } else {
+        None
+    };
+    let input = &spooled
+        .as_ref()
+        .map_or_else(|| args.file.clone(), |t| t.path().to_path_buf());
     let artifact = inspection::open(input, &mut |_| {})?;
     let mut recorder = Recorder::default();
     let graph = inspection::parse(input, &artifact, &mut recorder)?;
@@ -36,12 +57,23 @@ pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
     let edits = dedupe(edits)?;
     let splices = patch::splices(artifact.bytes(), &layout, &edits)?;
 
-    let target = target_path(args)?;
-    report(
-        args,
-        &edits,
-        (!args.dry_run && !edits.is_empty()).then_some(target.as_path()),
-    )?;
+    // For standard output, the file is written and read back in the temporary folder first.
+    let target = if to_stdout {
+        std::env::temp_dir().join("artifact-patch-stdout")
+    } else {
+        target_path(args)?
+    };
+    let shown = (!args.dry_run && !edits.is_empty()).then_some(if to_stdout {
+        Path::new("-")
+    } else {
+        target.as_path()
+    });
+    if to_stdout {
+        // Standard output carries the artifact's bytes alone.
+        report(args, &edits, shown, &mut std::io::stderr().lock())?;
+    } else {
+        report(args, &edits, shown, &mut std::io::stdout().lock())?;
+    }
     if args.dry_run {
         return Ok(ExitCode::from(EXIT_OK));
     }
@@ -63,7 +95,7 @@ pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    if target.exists() && !args.in_place && !args.force {
+    if !to_stdout && target.exists() && !args.in_place && !args.force {
         bail!(
             "{} exists (use --force to overwrite it, or -o to choose another name)",
             target.display()
@@ -100,6 +132,13 @@ pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
         )
     })?;
 
+    if to_stdout {
+        let mut written = std::fs::File::open(tmp.path())?;
+        let mut out = std::io::stdout().lock();
+        std::io::copy(&mut written, &mut out)?;
+        out.flush()?;
+        return Ok(ExitCode::from(EXIT_OK));
+    }
     if args.in_place && !args.no_backup {
         let backup = backup_path(input);
         if backup.exists() {
@@ -242,8 +281,12 @@ fn verify(path: &Path, edits: &[Edit]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn report(args: &PatchArgs, edits: &[Edit], output: Option<&Path>) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+fn report(
+    args: &PatchArgs,
+    edits: &[Edit],
+    output: Option<&Path>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     match args.format {
         Format::Json => {
             let doc = json!({
@@ -262,7 +305,7 @@ fn report(args: &PatchArgs, edits: &[Edit], output: Option<&Path>) -> anyhow::Re
                     "new": e.new,
                 })).collect::<Vec<_>>(),
             });
-            serde_json::to_writer_pretty(&mut out, &doc)?;
+            serde_json::to_writer_pretty(&mut *out, &doc)?;
             writeln!(out)?;
         }
         Format::Human => {
