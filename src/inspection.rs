@@ -184,7 +184,10 @@ pub fn build(
     let mut readings = vec![LoaderReading {
         reading: Reading::JoblibLoad,
         label: "joblib.load",
-        facts: load_facts(graph),
+        facts: LoadFacts {
+            globals: view.globals.clone(),
+            invocations: view.invocations.clone(),
+        },
         mutated: mutations(&graph.anomalies),
         error: error.clone(),
     }];

@@ -269,8 +269,3 @@ pub fn load_facts(graph: &Graph<'_>) -> LoadFacts {
         invocations,
     }
 }
-
-/// Every global a graph names, once each, with how often and whether it is called.
-pub fn collect_globals(graph: &Graph<'_>) -> Vec<GlobalRef> {
-    load_facts(graph).globals
-}

@@ -22,7 +22,7 @@ use std::rc::Rc;
 use crate::pickle::{Graph, Node, NodeId, Value};
 
 pub use arrays::{ArrayInfo, ArrayStorage};
-pub use globals::{GetattrTarget, GlobalRef, Invocation, LoadFacts, collect_globals, load_facts};
+pub use globals::{GetattrTarget, GlobalRef, Invocation, LoadFacts, load_facts};
 pub use path::{PathId, Paths, Segment};
 pub use settings::{BlobValue, Location, Setting, SettingValue};
 
@@ -75,6 +75,8 @@ pub struct ModelView {
     pub settings: Vec<Setting>,
     pub arrays: Vec<ArrayInfo>,
     pub globals: Vec<GlobalRef>,
+    /// Calls during the load that names alone do not tell (see [`load_facts`]).
+    pub invocations: Vec<Invocation>,
     /// `_sklearn_version` values and how many estimators recorded each.
     pub sklearn_versions: BTreeMap<String, u64>,
     /// Other library versions found inside boosters (`lightgbm` model text).
@@ -244,7 +246,9 @@ impl ModelView {
             settings::collect(graph, &mut view, index);
         }
         view.arrays = arrays::collect(graph, &paths, &object_paths);
-        view.globals = collect_globals(graph);
+        let facts = load_facts(graph);
+        view.globals = facts.globals;
+        view.invocations = facts.invocations;
         view
     }
 
