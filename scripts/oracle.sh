@@ -10,9 +10,9 @@ cargo build --release --quiet
 py=.venv/bin/python
 bin=target/release/artifact
 echo "attacks and $n mutations:"
-$py tests/oracle/globals_oracle.py "$bin" --attacks "$n" | grep -v '^known' | tail -2
+$py tests/oracle/globals_oracle.py "$bin" --attacks "$n" | grep -v '^known' | grep -v '^SystemError' | tail -12 || true
 corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"' EXIT
 $py scripts/differential.py "$bin" --out "$corpus" > /dev/null || true
 echo "differential corpus ($(ls "$corpus"/*.pkl "$corpus"/*.joblib | wc -l) uncompressed files):"
-ls "$corpus"/*.pkl "$corpus"/*.joblib | xargs $py tests/oracle/globals_oracle.py "$bin" | grep -v '^known' | tail -2
+ls "$corpus"/*.pkl "$corpus"/*.joblib | xargs $py tests/oracle/globals_oracle.py "$bin" | grep -v '^known' | grep -v '^SystemError' | tail -12 || true

@@ -572,6 +572,14 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
                 self.push(Value::Str(at), at)
             }
             Opcode::NextBuffer => {
+                // Neither loader passes `buffers=`, so both stop here. The joblib reading
+                // (which the view is built from) reads on to report what follows.
+                self.graph.dialect_sensitive = true;
+                if self.reading == Reading::PickleLoad {
+                    return Err(bad(
+                        "out-of-band data (NEXT_BUFFER), which pickle.load without buffers= refuses",
+                    ));
+                }
                 self.anomaly(op, AnomalyKind::OutOfBandBuffer);
                 let index = self.buffers;
                 self.buffers += 1;
@@ -605,6 +613,7 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             }
             Opcode::FrozenSet => {
                 let (items, start) = self.pop_mark()?;
+                check_hashable(self.graph, items.iter())?;
                 self.push_node(Node::FrozenSet(values(&items)), start)?
             }
             Opcode::Dict => {
@@ -612,6 +621,7 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
                 if !items.len().is_multiple_of(2) {
                     return Err(bad("DICT needs an even number of items after MARK"));
                 }
+                check_hashable(self.graph, items.iter().step_by(2))?;
                 let entries = pairs(&items).collect();
                 self.push_node(Node::Dict(entries), start)?
             }
@@ -772,6 +782,7 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
                 let Some((cls, args)) = items.split_first() else {
                     return Err(bad("OBJ needs a class after MARK"));
                 };
+                self.expect(cls.value, Shape::Callable, "OBJ class")?;
                 let args = self.node(Node::Tuple(values(args)), start)?;
                 let callable = Item {
                     value: cls.value,
@@ -786,6 +797,10 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             }
             Opcode::Ext1 | Opcode::Ext2 | Opcode::Ext4 => {
                 let code = int_arg(op)?;
+                // copyreg registers codes 1..=0x7fffffff only; both loaders refuse the rest.
+                if code <= 0 {
+                    return Err(bad("EXT specifies code <= 0"));
+                }
                 self.anomaly(op, AnomalyKind::Extension { code });
                 self.push_node(Node::Extension(code), at)?
             }
@@ -1158,6 +1173,9 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
 /// APPEND / APPENDS onto a list, ADDITEMS onto a set; either onto an object with
 /// `extend` / `add`.
 fn extend(graph: &mut Graph<'_>, target: Value, items: &[Item], opcode: &str) -> OpResult {
+    if matches!(graph.get(target), Some(Node::Set(_))) {
+        check_hashable(graph, items.iter())?;
+    }
     let values = items.iter().map(|i| i.value);
     match (opcode, node_mut(graph, target)) {
         ("ADDITEMS", Some(Node::Set(set))) => set.extend(values),
@@ -1177,6 +1195,9 @@ fn extend(graph: &mut Graph<'_>, target: Value, items: &[Item], opcode: &str) ->
 
 /// SETITEM / SETITEMS: key/value pairs, on a dict or an object with `__setitem__`.
 fn set_items(graph: &mut Graph<'_>, target: Value, items: &[Item]) -> OpResult {
+    if matches!(graph.get(target), Some(Node::Dict(_))) {
+        check_hashable(graph, items.iter().step_by(2))?;
+    }
     let entries = pairs(items);
     match node_mut(graph, target) {
         Some(Node::Dict(dict)) => dict.extend(entries),
@@ -1187,6 +1208,36 @@ fn set_items(graph: &mut Graph<'_>, target: Value, items: &[Item]) -> OpResult {
         other => {
             let kind = other.map_or("scalar", |n| n.kind_name());
             return Err(bad(format!("SETITEM(S) on a {kind}")));
+        }
+    }
+    Ok(())
+}
+
+/// Dict keys and set members must hash: a list, dict or set (or a tuple holding one) raises
+/// TypeError in both loaders. What the graph cannot tell (objects) is taken as hashable.
+fn check_hashable<'i>(graph: &Graph<'_>, keys: impl Iterator<Item = &'i Item>) -> OpResult {
+    fn unhashable(graph: &Graph<'_>, value: Value, depth: u32) -> bool {
+        if let Value::Bytes(at) = value {
+            // BYTEARRAY8 pushes a bytearray, which is mutable.
+            return usize::try_from(at)
+                .ok()
+                .and_then(|i| graph.data().get(i))
+                .is_some_and(|&b| Opcode::from_byte(b) == Some(Opcode::ByteArray8));
+        }
+        match graph.get(value) {
+            Some(Node::List(_) | Node::Dict(_) | Node::Set(_)) => true,
+            Some(Node::Tuple(items)) if depth < 64 => {
+                items.iter().any(|&v| unhashable(graph, v, depth + 1))
+            }
+            _ => false,
+        }
+    }
+    for key in keys {
+        if unhashable(graph, key.value, 0) {
+            let kind = graph.get(key.value).map_or("value", Node::kind_name);
+            return Err(bad(format!(
+                "a {kind} cannot be a dict key or set member (unhashable)"
+            )));
         }
     }
     Ok(())
