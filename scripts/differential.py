@@ -107,21 +107,22 @@ def corpus(every):
     return models, exceptions
 
 
-def recorded_globals(path):
-    """The globals CPython's joblib unpickler imports for this file."""
+def recording_joblib_load(path, record):
+    """`joblib.load(path)` with every `find_class(module, name)` reported to
+    `record(module, name, proto)` first (`proto`: the unpickler's protocol, 3 for the
+    C-unpickled object arrays inside, which are protocol 2+ streams). Our own corpus only:
+    it really loads."""
     from joblib import numpy_pickle
     from joblib.numpy_pickle_utils import _validate_fileobject_and_memmap
 
-    seen = set()
-
     class Recording(numpy_pickle.NumpyUnpickler):
         def find_class(self, module, name):
-            seen.add((module, name))
+            record(module, name, self.proto)
             return super().find_class(module, name)
 
     class RecordingPlain(pickle.Unpickler):
         def find_class(self, module, name):
-            seen.add((module, name))
+            record(module, name, 3)
             return super().find_class(module, name)
 
     class Module:
@@ -137,9 +138,15 @@ def recorded_globals(path):
     try:
         with open(path, "rb") as f:
             with _validate_fileobject_and_memmap(f, path, None) as (fobj, _):
-                Recording(path, fobj, True, mmap_mode=None).load()
+                return Recording(path, fobj, True, mmap_mode=None).load()
     finally:
         numpy_pickle.pickle = original
+
+
+def recorded_globals(path):
+    """The globals CPython's joblib unpickler imports for this file, as spelled."""
+    seen = set()
+    recording_joblib_load(path, lambda module, name, proto: seen.add((module, name)))
     return seen
 
 

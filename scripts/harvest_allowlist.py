@@ -61,36 +61,7 @@ def record_pickle(data, seen):
 
 
 def record_joblib(path, seen):
-    from joblib import numpy_pickle
-    from joblib.numpy_pickle_utils import _validate_fileobject_and_memmap
-
-    class Recording(numpy_pickle.NumpyUnpickler):
-        def find_class(self, module, name):
-            seen.add(resolved(module, name, self.proto))
-            return super().find_class(module, name)
-
-    class Plain(pickle.Unpickler):
-        def find_class(self, module, name):
-            # Object arrays inside joblib files are protocol 2+ streams.
-            seen.add(resolved(module, name, 3))
-            return super().find_class(module, name)
-
-    class Module:
-        def __getattr__(self, attr):
-            return getattr(pickle, attr)
-
-        @staticmethod
-        def load(file, **kwargs):
-            return Plain(file, **kwargs).load()
-
-    original = numpy_pickle.pickle
-    numpy_pickle.pickle = Module()
-    try:
-        with open(path, "rb") as f:
-            with _validate_fileobject_and_memmap(f, path, None) as (fobj, _):
-                Recording(path, fobj, True, mmap_mode=None).load()
-    finally:
-        numpy_pickle.pickle = original
+    differential.recording_joblib_load(path, lambda module, name, proto: seen.add(resolved(module, name, proto)))
 
 
 def values():

@@ -3,21 +3,9 @@
 
 mod common;
 
-use common::{run, run_in};
-
-use std::process::Output;
+use common::{json, run, run_in};
 
 use serde_json::Value;
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
 
 fn fixture(name: &str) -> String {
     common::fixture(name).display().to_string()

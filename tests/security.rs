@@ -5,20 +5,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::Output;
 
-use common::{fixture, python, root, run, run_in};
+use common::{fixture, json, python, root, run, run_in};
 use serde_json::Value;
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
 
 fn sec_errors(doc: &Value) -> Vec<String> {
     doc["artifacts"]

@@ -70,3 +70,14 @@ pub fn inspect_json(path: &Path) -> serde_json::Value {
     );
     serde_json::from_slice(&out.stdout).expect("inspect prints JSON")
 }
+
+/// Standard output parsed as JSON, or a panic that shows both streams.
+pub fn json(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
