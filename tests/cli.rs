@@ -201,3 +201,13 @@ fn a_closed_pipe_exits_0_quietly() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A dangerous global in inspect's list never stands without its finding (issue 10).
+#[test]
+fn inspect_ends_with_the_findings() {
+    let out = run(&["inspect", "fixtures/artifacts/sec_reduce_os_system.p2.pkl"]);
+    let text = stdout(&out);
+    let findings = text.rfind("Findings").expect("a Findings section");
+    assert!(text[findings..].contains("SEC001 error"), "{text}");
+    assert!(text[..findings].contains("posix.system"), "{text}");
+}

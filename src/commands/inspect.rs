@@ -37,15 +37,17 @@ pub fn run(args: &InspectArgs, color: bool) -> anyhow::Result<ExitCode> {
             writeln!(out)?;
         }
         Format::Human => {
-            let options = inspect_human::Options {
-                color,
-                all_arrays: args.all_arrays,
-                all_settings: args.all_settings,
-            };
             for (n, inspection) in inspections.iter().enumerate() {
                 if n > 0 {
                     writeln!(out)?;
                 }
+                let findings = crate::rules::check(inspection, &crate::rules::Options::default());
+                let options = inspect_human::Options {
+                    color,
+                    all_arrays: args.all_arrays,
+                    all_settings: args.all_settings,
+                    findings: &findings,
+                };
                 write!(out, "{}", inspect_human::render(inspection, &options))?;
             }
         }

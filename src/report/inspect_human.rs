@@ -11,10 +11,13 @@ use super::{describe_anomaly, human_bytes, thousands};
 use crate::inspection::Inspection;
 use crate::model::{ArrayInfo, ModelView, SettingValue};
 
-pub struct Options {
+pub struct Options<'f> {
     pub color: bool,
     pub all_arrays: bool,
     pub all_settings: bool,
+    /// What `check` would report with its defaults, shown last, so that a dangerous global
+    /// in the list above never appears without its finding.
+    pub findings: &'f [crate::rules::Finding],
 }
 
 pub fn render(i: &Inspection, options: &Options) -> String {
@@ -201,6 +204,41 @@ pub fn render(i: &Inspection, options: &Options) -> String {
         for w in &view.warnings {
             let _ = writeln!(out, "  {w}");
         }
+    }
+    out.push('\n');
+    let f = options.findings;
+    let count = |sev: crate::rules::Severity| f.iter().filter(|x| x.severity == sev).count();
+    let _ = writeln!(
+        out,
+        "{}  {}",
+        bold("Findings"),
+        if f.is_empty() {
+            "none (the rules of `artifact check`, with its defaults)".to_string()
+        } else {
+            let counts: Vec<String> = [
+                (crate::rules::Severity::Error, "error"),
+                (crate::rules::Severity::Warning, "warning"),
+                (crate::rules::Severity::Info, "info"),
+            ]
+            .into_iter()
+            .filter(|(sev, _)| count(*sev) > 0)
+            .map(|(sev, word)| {
+                let n = count(sev);
+                format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+            })
+            .collect();
+            format!(
+                "{} (defaults here; `artifact check` applies your configuration)",
+                counts.join(", ")
+            )
+        }
+    );
+    for x in f {
+        let at = x
+            .offset
+            .map(|o| format!("offset {o}: "))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  {at}{} {} {}", x.code, x.severity, x.message);
     }
     out
 }
