@@ -150,6 +150,22 @@ pub fn read(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Inspection, Re
     }
 }
 
+/// Whether `pickle.load` of the file's bytes as they lie imports anything: for a file whose
+/// container joblib cannot decode (`BZ` is BINBYTES to the C unpickler). Unreadable counts
+/// as yes: the gate fails closed.
+pub fn raw_bytes_import(path: &Path) -> bool {
+    let Ok(file) = std::fs::File::open(path) else {
+        return true;
+    };
+    // SAFETY: a read-only map of a file we only read.
+    let Ok(map) = (unsafe { memmap2::Mmap::map(&file) }) else {
+        return true;
+    };
+    let parsed = pickle::parse_reading(&map, &mut Quiet, Reading::PickleLoad);
+    let facts = load_facts(&parsed.graph);
+    !facts.globals.is_empty() || !facts.invocations.is_empty()
+}
+
 /// Opens the container, naming the file in errors.
 pub fn open(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Artifact, ReadError> {
     container::open(path, progress).map_err(|source| ReadError::Container {

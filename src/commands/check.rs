@@ -416,34 +416,12 @@ fn check_one(path: &Path, options: &rules::Options) -> Checked {
                 ReadError::Container {
                     source: container::ContainerError::Decode { .. },
                     ..
-                } => (Vec::new(), raw_reading_imports(path)),
+                } => (Vec::new(), inspection::raw_bytes_import(path)),
                 _ => (Vec::new(), false),
             };
             (findings, Some(error), imports)
         }
     }
-}
-
-fn raw_reading_imports(path: &Path) -> bool {
-    let Ok(file) = std::fs::File::open(path) else {
-        return true;
-    };
-    // SAFETY: read-only map of a file we only read.
-    let Ok(map) = (unsafe { memmap2::Mmap::map(&file) }) else {
-        return true;
-    };
-    let parsed = crate::pickle::parse_reading(
-        &map,
-        &mut crate::pickle::Quiet,
-        crate::pickle::Reading::PickleLoad,
-    );
-    let g = &parsed.graph;
-    g.ids().any(|id| {
-        matches!(
-            g.node(id),
-            crate::pickle::Node::Global(_) | crate::pickle::Node::Extension(_)
-        )
-    })
 }
 
 fn suppression_matches(
