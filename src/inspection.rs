@@ -45,6 +45,16 @@ pub struct LoaderReading {
     pub error: Option<PickleError>,
 }
 
+impl LoaderReading {
+    /// Whether this reading imports or invokes anything at all (a file whose every
+    /// reading does not is no artifact: the loaders refuse it before any import).
+    pub fn imports_anything(&self) -> bool {
+        !self.facts.globals.is_empty()
+            || !self.facts.invocations.is_empty()
+            || !self.mutated.is_empty()
+    }
+}
+
 #[derive(Debug)]
 pub struct StreamSummary {
     pub offset: u64,
@@ -161,9 +171,7 @@ pub fn raw_bytes_import(path: &Path) -> bool {
     let Ok(map) = (unsafe { memmap2::Mmap::map(&file) }) else {
         return true;
     };
-    let parsed = pickle::parse_reading(&map, &mut Quiet, Reading::PickleLoad);
-    let facts = load_facts(&parsed.graph);
-    !facts.globals.is_empty() || !facts.invocations.is_empty()
+    other_reading(&map, "pickle.load").imports_anything()
 }
 
 /// Opens the container, naming the file in errors.
@@ -223,7 +231,7 @@ pub fn build(
     // lies: `BZ` is BINBYTES to it, so a "bz2 file" can be a pickle that runs.
     if let Some(raw) = artifact.raw_bytes() {
         let reading = other_reading(raw, "pickle.load of the compressed file's own bytes");
-        if !reading.facts.globals.is_empty() || !reading.facts.invocations.is_empty() {
+        if reading.imports_anything() {
             readings.push(reading);
         }
     }

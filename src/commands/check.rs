@@ -399,11 +399,11 @@ fn check_one(path: &Path, options: &rules::Options) -> Checked {
                     partial: Some(insp),
                     ..
                 } => {
-                    let imports = insp.readings.iter().any(|r| {
-                        !r.facts.globals.is_empty()
-                            || !r.facts.invocations.is_empty()
-                            || !r.mutated.is_empty()
-                    }) || !insp.embedded_pickles.is_empty();
+                    let imports = insp
+                        .readings
+                        .iter()
+                        .any(crate::inspection::LoaderReading::imports_anything)
+                        || !insp.embedded_pickles.is_empty();
                     let findings = if imports {
                         rules::check(insp, options)
                     } else {
