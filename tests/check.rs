@@ -440,6 +440,7 @@ fn rule_documentation() {
 
 /// Each rule, on the fixture that shows it: exactly what users see.
 const RULE_FIXTURES: &[(&str, &str, &[&str])] = &[
+    ("CFG001", "cfg_njobs_text.p4.pkl", &[]),
     ("DEV001", "dev_xgb_cuda.joblib", &[]),
     ("MEM001", "isomap.p4.pkl", &["--memory-budget", "10 KiB"]),
     ("MEM002", "isomap.p4.pkl", &[]),

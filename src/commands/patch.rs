@@ -63,6 +63,18 @@ pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
     } else {
         target_path(args)?
     };
+    if !to_stdout
+        && !args.dry_run
+        && !edits.is_empty()
+        && target.exists()
+        && !args.in_place
+        && !args.force
+    {
+        bail!(
+            "{} exists (use --force to overwrite it, or -o to choose another name)",
+            target.display()
+        );
+    }
     let shown = (!args.dry_run && !edits.is_empty()).then_some(if to_stdout {
         Path::new("-")
     } else {
@@ -94,12 +106,6 @@ pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
                 input.display()
             );
         }
-    }
-    if !to_stdout && target.exists() && !args.in_place && !args.force {
-        bail!(
-            "{} exists (use --force to overwrite it, or -o to choose another name)",
-            target.display()
-        );
     }
 
     let total = artifact.bytes().len() as u64;

@@ -13,6 +13,7 @@ mod arrays;
 mod boosters;
 pub mod globals;
 mod path;
+mod setting_types;
 mod settings;
 pub mod ubjson;
 
@@ -24,6 +25,7 @@ use crate::pickle::{Graph, Node, NodeId, Value};
 pub use arrays::{ArrayInfo, ArrayStorage};
 pub use globals::{GetattrTarget, GlobalRef, Invocation, LoadFacts, load_facts};
 pub use path::{PathId, Paths, Segment};
+pub use setting_types::{ValueType, value_type};
 pub use settings::{BlobValue, Location, Setting, SettingValue};
 
 /// One estimator (or estimator-like object) found in the graph.

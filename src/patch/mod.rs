@@ -69,8 +69,11 @@ pub fn parse_value(text: &str) -> Result<SettingValue, String> {
             SettingValue::Str(text[1..text.len() - 1].to_string())
         }
         _ => {
-            if let Ok(n) = text.parse::<i64>() {
-                SettingValue::Int(n)
+            let integer = text.strip_prefix(['-', '+']).unwrap_or(text);
+            if !integer.is_empty() && integer.bytes().all(|b| b.is_ascii_digit()) {
+                SettingValue::Int(text.parse::<i64>().map_err(|_| {
+                    format!("{text} does not fit a 64-bit integer (a C long), which every integer setting must")
+                })?)
             } else if let Ok(f) = text.parse::<f64>() {
                 SettingValue::Float(f)
             } else {
@@ -132,7 +135,7 @@ pub fn plan_set(view: &ModelView, requests: &[Request]) -> Result<Vec<Edit>, Pat
             });
         }
     }
-    finish(edits)
+    finish(view, edits)
 }
 
 /// Edits for `--fix`: every autofix the rules offer. `jobs` asks for that explicit
@@ -185,13 +188,27 @@ pub fn plan_fix(inspection: &Inspection, jobs: Option<i64>) -> Result<Vec<Edit>,
             });
         }
     }
-    finish(edits)
+    finish(view, edits)
 }
 
-/// Drops edits that change nothing and duplicates; checks each new value fits where it goes.
-fn finish(edits: Vec<Edit>) -> Result<Vec<Edit>, PatchError> {
+/// Converts each new value to what its setting stores, refusing values the library
+/// would not load or predict with; drops edits that change nothing and duplicates.
+fn finish(view: &ModelView, edits: Vec<Edit>) -> Result<Vec<Edit>, PatchError> {
     let mut by_offset: BTreeMap<u64, Edit> = BTreeMap::new();
-    for e in edits {
+    for mut e in edits {
+        e.new = crate::model::value_type(&e.setting, view)
+            .admit(&e.new)
+            .map_err(|why| {
+                PatchError::Invalid(format!(
+                    "{} ({}): {why}",
+                    e.setting.sklearn_path,
+                    e.setting
+                        .class
+                        .rsplit('.')
+                        .next()
+                        .unwrap_or(&e.setting.class)
+                ))
+            })?;
         if e.setting.value == e.new {
             continue;
         }
@@ -211,25 +228,6 @@ fn finish(edits: Vec<Edit>) -> Result<Vec<Edit>, PatchError> {
 
 fn check_type(e: &Edit) -> Result<(), PatchError> {
     let s = &e.setting;
-    match (&s.location, &e.new) {
-        (
-            Location::XgboostConfig | Location::LightgbmModelText,
-            SettingValue::Int(_) | SettingValue::Str(_),
-        ) => {}
-        (Location::XgboostConfig | Location::LightgbmModelText, other) => {
-            return Err(PatchError::Invalid(format!(
-                "{} lives in the booster's own config, which stores text: {other} cannot go there (try {}=0)",
-                s.sklearn_path, s.sklearn_path
-            )));
-        }
-        _ => {}
-    }
-    if s.name == "_n_threads" && !matches!(e.new, SettingValue::Int(n) if n > 0) {
-        return Err(PatchError::Invalid(format!(
-            "{} must stay a positive integer: KMeans' predict fails with anything else (try {}=1)",
-            s.sklearn_path, s.sklearn_path
-        )));
-    }
     if matches!(
         s.location,
         Location::XgboostConfig | Location::LightgbmModelText

@@ -7,6 +7,7 @@ mod memory;
 mod parallelism;
 mod portability;
 mod security;
+mod values;
 mod versions;
 
 pub use security::validate_allowed_globals;
@@ -140,6 +141,7 @@ pub fn all() -> Vec<&'static Rule> {
         portability::RULES,
         memory::RULES,
         versions::RULES,
+        values::RULES,
     ]
     .concat();
     rules.sort_by_key(|r| r.code);
@@ -162,6 +164,7 @@ pub fn check(inspection: &Inspection, options: &Options) -> Vec<Finding> {
     portability::check(inspection, &mut findings);
     memory::check(inspection, options, &mut findings);
     versions::check(inspection, options, &mut findings);
+    values::check(inspection, &mut findings);
     // In file order, as a reader scrolls through the artifact.
     findings.sort_by_key(|f| (f.offset.unwrap_or(0), f.code));
     findings
