@@ -93,20 +93,26 @@ pub const PAR004: Rule = Rule {
 Parallelism settings that do not act when the model predicts: a search object's or a
 stacking/voting ensemble's own `n_jobs` (their fitted inner estimators are judged on their
 own), one-vs-rest and one-vs-one wrappers, IsolationForest, linear models, XGBoost's wrapper
-attribute (the booster governs), CatBoost's `thread_count`, a non-default `pre_dispatch`,
+attribute, CatBoost's `thread_count`, a non-default `pre_dispatch`,
 and the unfitted parameter templates of fitted meta-estimators.
 
 ## Why it hurts
-Nothing at predict time. They come back when somebody refits or clones the model on a
-server, so they are listed, not failed.
+Little or nothing at predict time. They come back when somebody refits or clones the model
+on a server, so they are listed, not failed. XGBoost's wrapper `n_jobs` is the nearest to
+acting: xgboost 3.2 passes it as `DMatrix(nthread=...)` when `predict` falls back from
+in-place prediction (COO and CSC inputs) and in every `apply`, but caps it at the host's
+cores (measured with strace on 2 cores: `n_jobs=14` and None start the same threads for
+both), so the booster's own `nthread` (PAR003) is what decides.
 
 ## Example
 `GridSearchCV(..., n_jobs=8)` reports `n_jobs=8` here; its `best_estimator_` is judged
 by PAR001-PAR003.
 
 ## Fix
-Optional: `artifact patch model.pkl --set n_jobs=null`.",
-    autofix: None,
+`artifact patch model.pkl --fix` sets every such `n_jobs` to None, so the saved parameters
+say what serving does (`pre_dispatch` and CatBoost's `thread_count` are left as they are);
+predictions are identical.",
+    autofix: Some("None (n_jobs only)"),
 };
 
 pub const RULES: &[&Rule] = &[&PAR001, &PAR002, &PAR003, &PAR004];
@@ -195,7 +201,7 @@ pub fn check(inspection: &Inspection, findings: &mut Vec<Finding>) {
                     &PAR004,
                     s,
                     format!("{shown} on {class}: an unfitted template; its fitted copy is what runs, this only matters on refit"),
-                    None,
+                    Some(SettingValue::None),
                 ));
             }
             continue;
@@ -236,8 +242,8 @@ pub fn check(inspection: &Inspection, findings: &mut Vec<Finding>) {
                 findings.push(finding(
                     &PAR004,
                     s,
-                    format!("{shown} on {class}: the wrapper attribute; the booster's own nthread governs predict"),
-                    None,
+                    format!("{shown} on {class}: the wrapper attribute; predict uses it only for inputs in-place prediction refuses (COO, CSC) and apply always, capped at the host's cores; the booster's nthread governs the rest"),
+                    Some(SettingValue::None),
                 ));
             }
             ("_n_threads", Location::Attribute) => {
@@ -307,7 +313,7 @@ pub fn check(inspection: &Inspection, findings: &mut Vec<Finding>) {
                         &PAR004,
                         s,
                         format!("{shown} on {class}: does nothing at predict; used on refit"),
-                        None,
+                        Some(SettingValue::None),
                     ));
                 }
             }
