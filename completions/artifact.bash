@@ -435,7 +435,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__patch)
-            opts="-o -h -V --set --fix --jobs --output --in-place --no-backup --force --dry-run --verify --data --python --rows --tolerance --timeout --memory-limit --trust --format --color --max-decompressed --help --version"
+            opts="-o -h -V --set --fix --jobs --output --in-place --no-backup --force --dry-run --all-or-nothing --verify --data --python --rows --tolerance --timeout --memory-limit --trust --format --color --max-decompressed --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -101,6 +101,7 @@ complete -c artifact -n "__fish_artifact_using_subcommand patch" -l in-place -d 
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l no-backup -d 'With --in-place: keep no backup'
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l force -d 'Overwrite an existing output (or backup) file'
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l dry-run -d 'Print the edits without writing anything'
+complete -c artifact -n "__fish_artifact_using_subcommand patch" -l all-or-nothing -d 'Write nothing unless every edit can be made. Without it, an edit that cannot be made (a booster spelled in a form the patcher cannot rewrite) is reported, the others are written, and the exit code is 1'
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l trust -d 'Run artifacts even when the static scan has security findings'
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -s V -l version -d 'Print version'

@@ -282,6 +282,12 @@ pub struct PatchArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Write nothing unless every edit can be made. Without it, an edit that cannot be
+    /// made (a booster spelled in a form the patcher cannot rewrite) is reported, the
+    /// others are written, and the exit code is 1.
+    #[arg(long)]
+    pub all_or_nothing: bool,
+
     /// After writing, verify the output against the input on this sample (see
     /// `artifact verify`; its --python, --rows, --tolerance and --trust apply).
     #[arg(long, value_name = "SAMPLE", conflicts_with = "dry_run")]

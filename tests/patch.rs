@@ -567,3 +567,57 @@ fn standard_input_and_output() {
     let out = run_in(d, &["patch", "-", "--fix"]);
     assert_eq!(out.status.code(), Some(2), "standard input needs -o");
 }
+
+#[test]
+fn fix_rewrites_boosters_spelled_as_text_in_protocols_0_to_2() {
+    let dir = tempfile::tempdir().unwrap();
+    // Protocols 0-2 spell XGBoost's handle as `_codecs.encode(text, 'latin1')` and
+    // protocol 0 escapes LightGBM's model text: both are decoded, edited, spelled again.
+    let made = std::process::Command::new(common::python())
+        .args([
+            "-c",
+            "import joblib, pickle, sys\n\
+             for name in ('credit_ct_xgb', 'lgbm'):\n\
+             \x20   m = joblib.load(f'{sys.argv[1]}/{name}.joblib')\n\
+             \x20   for p in (0, 1, 2):\n\
+             \x20       pickle.dump(m, open(f'{sys.argv[2]}/{name}.p{p}.pkl', 'wb'), protocol=p)\n",
+        ])
+        .arg(common::root().join("fixtures/artifacts"))
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    for name in ["credit_ct_xgb", "lgbm"] {
+        for p in 0..=2 {
+            let original = dir.path().join(format!("{name}.p{p}.pkl"));
+            let fixed = dir.path().join(format!("{name}.p{p}.fixed.pkl"));
+            let out = run_in(
+                &common::root(),
+                &[
+                    "patch",
+                    original.to_str().unwrap(),
+                    "--fix",
+                    "--all-or-nothing",
+                    "-o",
+                    fixed.to_str().unwrap(),
+                ],
+            );
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{name} p{p}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let keys: &[&str] = if name == "lgbm" {
+                &["n_jobs", "num_threads", "--booster"]
+            } else {
+                &["n_jobs", "--booster"]
+            };
+            oracle(&original, &fixed, keys);
+        }
+    }
+}

@@ -55,7 +55,37 @@ pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
         edits.extend(patch::plan_fix(&inspection, args.jobs.map(i64::from))?);
     }
     let edits = dedupe(edits)?;
-    let splices = patch::splices(artifact.bytes(), &layout, &edits)?;
+    let (splices, skipped) = patch::plan_splices(artifact.bytes(), &layout, &edits)?;
+    if !skipped.is_empty() && (args.all_or_nothing || args.format == Format::Human) {
+        for s in &skipped {
+            eprintln!(
+                "{}: not applied: {}",
+                if args.all_or_nothing {
+                    "error"
+                } else {
+                    "warning"
+                },
+                s.reason
+            );
+        }
+    }
+    if !skipped.is_empty() && args.all_or_nothing {
+        bail!(
+            "{} of {} edits cannot be made and --all-or-nothing is set: nothing was written",
+            skipped.len(),
+            edits.len()
+        );
+    }
+    let edits: Vec<Edit> = edits
+        .into_iter()
+        .filter(|e| !skipped.iter().any(|s| s.edit == *e))
+        .collect();
+    // A repair that left an edit out is not the repair that was asked for.
+    let exit = if skipped.is_empty() {
+        EXIT_OK
+    } else {
+        crate::commands::EXIT_FINDINGS
+    };
 
     // For standard output, the file is written and read back in the temporary folder first.
     let target = if to_stdout {
@@ -82,19 +112,19 @@ pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
     });
     if to_stdout {
         // Standard output carries the artifact's bytes alone.
-        report(args, &edits, shown, &mut std::io::stderr().lock())?;
+        report(args, &edits, &skipped, shown, &mut std::io::stderr().lock())?;
     } else {
-        report(args, &edits, shown, &mut std::io::stdout().lock())?;
+        report(args, &edits, &skipped, shown, &mut std::io::stdout().lock())?;
     }
     if args.dry_run {
-        return Ok(ExitCode::from(EXIT_OK));
+        return Ok(ExitCode::from(exit));
     }
     if edits.is_empty() {
         // A copy identical to the input would only be a second file to keep track of.
         if args.format == Format::Human {
             eprintln!("nothing to change: nothing was written");
         }
-        return Ok(ExitCode::from(EXIT_OK));
+        return Ok(ExitCode::from(exit));
     }
     if args.in_place && !args.force {
         let read_only = std::fs::metadata(input)
@@ -143,7 +173,7 @@ pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
         let mut out = std::io::stdout().lock();
         std::io::copy(&mut written, &mut out)?;
         out.flush()?;
-        return Ok(ExitCode::from(EXIT_OK));
+        return Ok(ExitCode::from(exit));
     }
     if args.in_place && !args.no_backup {
         let backup = backup_path(input);
@@ -191,22 +221,28 @@ pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
         } else {
             input.clone()
         };
-        return crate::commands::verify::verify_and_report(
-            &original,
-            &target,
-            &options,
-            args.format,
-        );
+        let verified =
+            crate::commands::verify::verify_and_report(&original, &target, &options, args.format)?;
+        return Ok(if exit == EXIT_OK {
+            verified
+        } else {
+            ExitCode::from(exit)
+        });
     }
-    Ok(ExitCode::from(EXIT_OK))
+    Ok(ExitCode::from(exit))
 }
 
 fn dedupe(mut edits: Vec<Edit>) -> anyhow::Result<Vec<Edit>> {
-    edits.sort_by_key(|e| e.setting.offset);
+    edits.sort_by(|a, b| {
+        (a.setting.offset, &a.setting.raw_path).cmp(&(b.setting.offset, &b.setting.raw_path))
+    });
     let mut out: Vec<Edit> = Vec::new();
     for e in edits {
         match out.last() {
-            Some(last) if last.setting.offset == e.setting.offset => {
+            Some(last)
+                if last.setting.offset == e.setting.offset
+                    && last.setting.raw_path == e.setting.raw_path =>
+            {
                 if last.new != e.new {
                     bail!(
                         "{} is set twice, to {} and to {}",
@@ -290,6 +326,7 @@ fn verify(path: &Path, edits: &[Edit]) -> anyhow::Result<()> {
 fn report(
     args: &PatchArgs,
     edits: &[Edit],
+    skipped: &[patch::Skipped],
     output: Option<&Path>,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
@@ -309,6 +346,12 @@ fn report(
                     "offset": e.setting.offset,
                     "old": e.setting.value,
                     "new": e.new,
+                })).collect::<Vec<_>>(),
+                "not_applied": skipped.iter().map(|s| json!({
+                    "sklearn_path": s.edit.setting.sklearn_path,
+                    "raw_path": s.edit.setting.raw_path,
+                    "new": s.edit.new,
+                    "reason": s.reason,
                 })).collect::<Vec<_>>(),
             });
             serde_json::to_writer_pretty(&mut *out, &doc)?;

@@ -4,7 +4,7 @@
 
 use memchr::memmem;
 
-use super::settings::{BlobValue, Location, SETTING_NAMES, SettingValue, scalar};
+use super::settings::{BlobForm, BlobValue, Location, SETTING_NAMES, SettingValue, scalar};
 use super::ubjson;
 use crate::pickle::graph::Span;
 use crate::pickle::{Graph, Value};
@@ -41,22 +41,33 @@ pub fn read(graph: &Graph<'_>, booster: Value) -> Result<Booster, String> {
                 return Ok(Booster::default());
             };
             // Protocols 0-2 spell the blob as latin-1 text: its bytes have no offset of
-            // their own, so settings point at the object that rebuilds it.
-            let offset = span.map_or(graph.origin_of(handle.value), |s| s.offset);
-            let mut booster = xgboost(&blob, offset)?;
+            // their own, so settings point at the object that rebuilds it, and their blob
+            // positions count the decoded bytes.
+            let Some(payload) = span else {
+                let offset = graph.origin_of(handle.value);
+                let mut booster = xgboost(&blob, 0)?;
+                let text_op = graph.latin1_text_op(handle.value);
+                for s in &mut booster.settings {
+                    s.offset = offset;
+                    match (&mut s.blob, text_op) {
+                        (Some(b), Some(op_offset)) => {
+                            b.op_offset = op_offset;
+                            b.form = BlobForm::Latin1Text;
+                        }
+                        _ => s.blob = None,
+                    }
+                }
+                return Ok(booster);
+            };
+            let mut booster = xgboost(&blob, payload.offset)?;
             let op = graph.bytes_op(handle.value);
             for s in &mut booster.settings {
-                match (span, op) {
-                    (Some(payload), Some(op_offset)) => {
-                        if let Some(b) = &mut s.blob {
-                            b.op_offset = op_offset;
-                            b.payload = payload;
-                        }
+                match (op, &mut s.blob) {
+                    (Some(op_offset), Some(b)) => {
+                        b.op_offset = op_offset;
+                        b.payload = payload;
                     }
-                    _ => {
-                        s.offset = offset;
-                        s.blob = None;
-                    }
+                    _ => s.blob = None,
                 }
             }
             Ok(booster)
@@ -67,16 +78,26 @@ pub fn read(graph: &Graph<'_>, booster: Value) -> Result<Booster, String> {
                 && let Value::Str(op_offset) = handle.value
                 && let Some(span) = graph.span_of(handle.value)
             {
-                booster = lightgbm_text(graph.bytes(span), span.offset);
-                // Protocol 0 UNICODE text is escaped: its offsets are not the value's.
+                // Protocol 0 UNICODE text is escaped: its settings count the decoded text.
                 let escaped = graph.data().get(op_offset as usize) == Some(&b'V');
-                for s in &mut booster.settings {
-                    match &mut s.blob {
-                        Some(b) if !escaped => {
+                if escaped {
+                    let text = graph.text(handle.value).unwrap_or_default();
+                    booster = lightgbm_text(text.as_bytes(), 0);
+                    let at = graph.origin_of(handle.value);
+                    for s in &mut booster.settings {
+                        s.offset = at;
+                        if let Some(b) = &mut s.blob {
+                            b.op_offset = op_offset;
+                            b.form = BlobForm::EscapedText;
+                        }
+                    }
+                } else {
+                    booster = lightgbm_text(graph.bytes(span), span.offset);
+                    for s in &mut booster.settings {
+                        if let Some(b) = &mut s.blob {
                             b.op_offset = op_offset;
                             b.payload = span;
                         }
-                        _ => s.blob = None,
                     }
                 }
             }
@@ -130,6 +151,7 @@ fn xgboost(blob: &[u8], blob_offset: u64) -> Result<Booster, String> {
                     name,
                     // The caller fills in the blob's opcode and span.
                     blob: Some(BlobValue {
+                        form: BlobForm::Raw,
                         op_offset: 0,
                         payload: Span::default(),
                         length_field: Some(blob_offset + leaf.marker_offset as u64 + 1),
@@ -193,6 +215,7 @@ fn lightgbm_text(text: &[u8], text_offset: u64) -> Booster {
             offset: text_offset + value_start as u64,
             location: Location::LightgbmModelText,
             blob: Some(BlobValue {
+                form: BlobForm::Raw,
                 op_offset: 0,
                 payload: Span::default(),
                 length_field: None,

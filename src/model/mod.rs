@@ -26,7 +26,7 @@ pub use arrays::{ArrayInfo, ArrayStorage};
 pub use globals::{GetattrTarget, GlobalRef, Invocation, LoadFacts, load_facts};
 pub use path::{PathId, Paths, Segment};
 pub use setting_types::{ValueType, value_type};
-pub use settings::{BlobValue, Location, Setting, SettingValue};
+pub use settings::{BlobForm, BlobValue, Location, Setting, SettingValue};
 
 /// One estimator (or estimator-like object) found in the graph.
 #[derive(Clone, Debug, PartialEq)]

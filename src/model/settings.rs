@@ -72,10 +72,24 @@ pub enum Location {
     BoosterParams,
 }
 
+/// How a blob's bytes are spelled in the pickle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlobForm {
+    /// The opcode's payload is the blob (BINBYTES, BYTEARRAY8, BINUNICODE of model text).
+    Raw,
+    /// A str opcode whose characters, encoded as latin-1, are the blob (protocols 0-2
+    /// spell bytes as `_codecs.encode(text, 'latin1')`). Offsets count those bytes from 0.
+    Latin1Text,
+    /// A str opcode whose text, as UTF-8, is the blob, spelled escaped (protocol 0's
+    /// UNICODE). Offsets count the UTF-8 bytes from 0.
+    EscapedText,
+}
+
 /// Where a setting stored inside a blob lies, for the patcher: the blob's opcode, and
 /// within it the value (and, for UBJSON strings, the length field before it).
 #[derive(Clone, Debug, PartialEq)]
 pub struct BlobValue {
+    pub form: BlobForm,
     /// Offset of the opcode that pushes the blob (BINBYTES, BYTEARRAY8, BINUNICODE...).
     pub op_offset: u64,
     /// The blob's bytes.
@@ -103,8 +117,7 @@ pub struct Setting {
     pub location: Location,
     /// Whether the estimator is a fitted clone (see [`super::Estimator::fitted`]).
     pub fitted: bool,
-    /// For settings inside a booster blob: where exactly (None for plain values, and for
-    /// blobs spelled as latin-1 text by protocols 0-2, which cannot be patched in place).
+    /// For settings inside a booster blob: where exactly (None for plain values).
     pub blob: Option<BlobValue>,
 }
 

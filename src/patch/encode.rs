@@ -62,25 +62,31 @@ fn string(s: &str, protocol: u8) -> Vec<u8> {
         out.extend_from_slice(bytes);
         out
     } else {
-        // raw-unicode-escape: latin-1 as is, the rest as \uXXXX / \UXXXXXXXX; the
-        // pickler also escapes backslash and newline so the line stays one line.
-        let mut out = b"V".to_vec();
-        for c in s.chars() {
-            match c {
-                '\\' => out.extend_from_slice(b"\\u005c"),
-                '\n' => out.extend_from_slice(b"\\u000a"),
-                '\r' => out.extend_from_slice(b"\\u000d"),
-                '\0' => out.extend_from_slice(b"\\u0000"),
-                c if (c as u32) < 0x100 => out.push(c as u32 as u8),
-                c if (c as u32) < 0x10000 => {
-                    out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
-                }
-                c => out.extend_from_slice(format!("\\U{:08x}", c as u32).as_bytes()),
-            }
-        }
-        out.push(b'\n');
-        out
+        unicode_line(s)
     }
+}
+
+/// Protocol 0's UNICODE opcode for `s`, escaped as CPython's pickler escapes it.
+pub fn unicode_line(s: &str) -> Vec<u8> {
+    // raw-unicode-escape: latin-1 as is, the rest as \uXXXX / \UXXXXXXXX; the
+    // pickler also escapes backslash, NUL, CR, LF and ^Z so the line stays one line.
+    let mut out = b"V".to_vec();
+    for c in s.chars() {
+        match c {
+            '\\' => out.extend_from_slice(b"\\u005c"),
+            '\n' => out.extend_from_slice(b"\\u000a"),
+            '\r' => out.extend_from_slice(b"\\u000d"),
+            '\0' => out.extend_from_slice(b"\\u0000"),
+            '\x1a' => out.extend_from_slice(b"\\u001a"),
+            c if (c as u32) < 0x100 => out.push(c as u32 as u8),
+            c if (c as u32) < 0x10000 => {
+                out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
+            }
+            c => out.extend_from_slice(format!("\\U{:08x}", c as u32).as_bytes()),
+        }
+    }
+    out.push(b'\n');
+    out
 }
 
 /// `repr(float)` closely enough for Python's `float()` to read it back exactly.

@@ -14,7 +14,7 @@ mod writer;
 use std::collections::BTreeMap;
 
 use crate::inspection::Inspection;
-use crate::model::{Location, ModelView, Setting, SettingValue};
+use crate::model::{BlobForm, Location, ModelView, Setting, SettingValue};
 use crate::pickle::graph::{InlineData, Stream};
 use crate::pickle::{Lexer, Op, Opcode, Visitor};
 use crate::rules;
@@ -194,7 +194,8 @@ pub fn plan_fix(inspection: &Inspection, jobs: Option<i64>) -> Result<Vec<Edit>,
 /// Converts each new value to what its setting stores, refusing values the library
 /// would not load or predict with; drops edits that change nothing and duplicates.
 fn finish(view: &ModelView, edits: Vec<Edit>) -> Result<Vec<Edit>, PatchError> {
-    let mut by_offset: BTreeMap<u64, Edit> = BTreeMap::new();
+    // Keyed by place and path: settings inside a text-spelled blob share one offset.
+    let mut by_offset: BTreeMap<(u64, String), Edit> = BTreeMap::new();
     for mut e in edits {
         e.new = crate::model::value_type(&e.setting, view)
             .admit(&e.new)
@@ -212,8 +213,8 @@ fn finish(view: &ModelView, edits: Vec<Edit>) -> Result<Vec<Edit>, PatchError> {
         if e.setting.value == e.new {
             continue;
         }
-        check_type(&e)?;
-        if let Some(previous) = by_offset.get(&e.setting.offset)
+        let key = (e.setting.offset, e.setting.raw_path.clone());
+        if let Some(previous) = by_offset.get(&key)
             && previous.new != e.new
         {
             return Err(PatchError::Invalid(format!(
@@ -221,24 +222,9 @@ fn finish(view: &ModelView, edits: Vec<Edit>) -> Result<Vec<Edit>, PatchError> {
                 e.setting.sklearn_path, previous.new, e.new
             )));
         }
-        by_offset.insert(e.setting.offset, e);
+        by_offset.insert(key, e);
     }
     Ok(by_offset.into_values().collect())
-}
-
-fn check_type(e: &Edit) -> Result<(), PatchError> {
-    let s = &e.setting;
-    if matches!(
-        s.location,
-        Location::XgboostConfig | Location::LightgbmModelText
-    ) && s.blob.is_none()
-    {
-        return Err(PatchError::Invalid(format!(
-            "{}: the booster is stored as protocol 0-2 text here; rewriting it in place is not supported",
-            s.sklearn_path
-        )));
-    }
-    Ok(())
 }
 
 /// Where the writer must fix lengths and padding: every FRAME and every joblib array.
@@ -337,6 +323,19 @@ pub fn splices(data: &[u8], layout: &Layout, edits: &[Edit]) -> Result<Vec<Splic
                 .entry(blob.op_offset)
                 .or_default()
                 .push((blob, &e.new)),
+            None if matches!(
+                e.setting.location,
+                Location::XgboostConfig | Location::LightgbmModelText
+            ) =>
+            {
+                return Err(PatchError::Layout {
+                    offset: e.setting.offset,
+                    message: format!(
+                        "{}: the booster's bytes are spelled in a form the patcher cannot rewrite",
+                        e.setting.sklearn_path
+                    ),
+                });
+            }
             None => out.push(value_splice(
                 data,
                 e.setting.offset,
@@ -416,6 +415,43 @@ pub fn splices(data: &[u8], layout: &Layout, edits: &[Edit]) -> Result<Vec<Splic
     Ok(out)
 }
 
+/// An edit that cannot be made, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Skipped {
+    pub edit: Edit,
+    pub reason: String,
+}
+
+/// Splices for every edit that can be made, and the edits that cannot: each edit (all
+/// the edits of one blob together) is tried alone first, so one impossible edit does not
+/// stop the others. The caller decides whether a partial repair is written.
+pub fn plan_splices(
+    data: &[u8],
+    layout: &Layout,
+    edits: &[Edit],
+) -> Result<(Vec<Splice>, Vec<Skipped>), PatchError> {
+    let mut groups: BTreeMap<(u64, u64), Vec<Edit>> = BTreeMap::new();
+    for (i, e) in edits.iter().enumerate() {
+        let key = match &e.setting.blob {
+            Some(blob) => (blob.op_offset, 0),
+            None => (e.setting.offset, i as u64 + 1),
+        };
+        groups.entry(key).or_default().push(e.clone());
+    }
+    let mut kept = Vec::new();
+    let mut skipped = Vec::new();
+    for group in groups.into_values() {
+        match splices(data, layout, &group) {
+            Ok(_) => kept.extend(group),
+            Err(e) => skipped.extend(group.into_iter().map(|edit| Skipped {
+                edit,
+                reason: e.to_string(),
+            })),
+        }
+    }
+    Ok((splices(data, layout, &kept)?, skipped))
+}
+
 /// Replaces the opcodes of a plain value at `offset` (a value opcode or a GET). A
 /// memoized value keeps its opcodes and memo opcode, then is POPped (invariant 4).
 fn value_splice(
@@ -460,7 +496,8 @@ fn value_splice(
 }
 
 /// Rewrites values inside one blob: each value (and a UBJSON string's own length field)
-/// and the blob opcode's length; the rest of the blob is copied.
+/// and the blob opcode's length; the rest of the blob is copied. A blob spelled as text
+/// (protocols 0-2) is decoded, edited and spelled again in the same opcode.
 fn blob_splice(
     data: &[u8],
     mut values: Vec<(&crate::model::BlobValue, &SettingValue)>,
@@ -471,14 +508,40 @@ fn blob_splice(
             "no value to write into the blob".into(),
         ));
     };
-    let (op_offset, payload) = (first.op_offset, first.payload);
+    let (op_offset, payload, form) = (first.op_offset, first.payload, first.form);
+    if form != BlobForm::Raw {
+        return text_blob_splice(data, op_offset, form, &values);
+    }
     let opcode = *data.get(op_offset as usize).ok_or(PatchError::Layout {
         offset: op_offset,
         message: "blob opcode past the end".into(),
     })?;
+    let inner = blob_pieces(payload.offset, payload.end(), &values)?;
+    let new_len: u64 = inner
+        .iter()
+        .map(|p| match p {
+            Piece::Bytes(b) => b.len() as u64,
+            Piece::Copy(a, b) => b - a,
+        })
+        .sum();
+    let mut pieces = vec![Piece::Bytes(encode::length_header(opcode, new_len))];
+    pieces.extend(inner);
+    Ok(Splice {
+        start: op_offset,
+        end: payload.end(),
+        pieces,
+    })
+}
+
+/// The pieces of a blob `[start, end)` with each value replaced.
+fn blob_pieces(
+    start: u64,
+    end: u64,
+    values: &[(&crate::model::BlobValue, &SettingValue)],
+) -> Result<Vec<Piece>, PatchError> {
     let mut inner: Vec<Piece> = Vec::new();
-    let mut at = payload.offset;
-    for (blob, new) in &values {
+    let mut at = start;
+    for (blob, new) in values {
         let text = match new {
             SettingValue::Int(n) => n.to_string(),
             SettingValue::Str(s) => s.clone(),
@@ -491,7 +554,7 @@ fn blob_splice(
         // `S` + length (type marker and big-endian integer) + bytes: the length is
         // rewritten as `L` + 8 bytes, as XGBoost writes it.
         let replaced_from = blob.length_field.unwrap_or(blob.value.offset);
-        if replaced_from < at {
+        if replaced_from < at || blob.value.end() > end {
             return Err(PatchError::Layout {
                 offset: replaced_from,
                 message: "two edits overlap inside a blob".into(),
@@ -506,20 +569,74 @@ fn blob_splice(
         inner.push(Piece::Bytes(text.into_bytes()));
         at = blob.value.end();
     }
-    inner.push(Piece::Copy(at, payload.end()));
-    let new_len: u64 = inner
-        .iter()
-        .map(|p| match p {
-            Piece::Bytes(b) => b.len() as u64,
-            Piece::Copy(a, b) => b - a,
-        })
-        .sum();
-    let mut pieces = vec![Piece::Bytes(encode::length_header(opcode, new_len))];
-    pieces.extend(inner);
+    inner.push(Piece::Copy(at, end));
+    Ok(inner)
+}
+
+/// A blob that is the characters of a str opcode: decoded into memory (it is the
+/// booster, held once), edited, and written back as the same opcode, so the memo opcode
+/// after it and every GET of it still mean the blob.
+fn text_blob_splice(
+    data: &[u8],
+    op_offset: u64,
+    form: BlobForm,
+    values: &[(&crate::model::BlobValue, &SettingValue)],
+) -> Result<Splice, PatchError> {
+    let err = |message: String| PatchError::Layout {
+        offset: op_offset,
+        message,
+    };
+    let op = Lexer::new(data, op_offset as usize)
+        .next_op()
+        .map_err(|e| err(e.to_string()))?;
+    let text: String = match (op.code, op.arg) {
+        (Opcode::Unicode, crate::pickle::Arg::Line(line)) => {
+            crate::pickle::text::decode_raw_unicode_escape(line)
+        }
+        (
+            Opcode::ShortBinUnicode | Opcode::BinUnicode | Opcode::BinUnicode8,
+            crate::pickle::Arg::Bytes(bytes),
+        ) => std::str::from_utf8(bytes)
+            .map_err(|_| err("the booster's text is not UTF-8".into()))?
+            .to_string(),
+        (code, _) => {
+            return Err(err(format!(
+                "the booster's text is a {} opcode, which the patcher does not rewrite",
+                code.name()
+            )));
+        }
+    };
+    let blob: Vec<u8> = match form {
+        BlobForm::Latin1Text => text
+            .chars()
+            .map(|c| u8::try_from(u32::from(c)))
+            .collect::<Result<_, _>>()
+            .map_err(|_| err("the booster's text is not latin-1".into()))?,
+        _ => text.into_bytes(),
+    };
+    let mut edited = Vec::with_capacity(blob.len() + 16);
+    for piece in blob_pieces(0, blob.len() as u64, values)? {
+        match piece {
+            Piece::Bytes(b) => edited.extend_from_slice(&b),
+            Piece::Copy(a, b) => edited.extend_from_slice(&blob[a as usize..b as usize]),
+        }
+    }
+    let text: String = match form {
+        BlobForm::Latin1Text => edited.iter().map(|&b| char::from(b)).collect(),
+        _ => String::from_utf8(edited)
+            .map_err(|_| err("the edited booster text is not UTF-8".into()))?,
+    };
+    let bytes = if op.code == Opcode::Unicode {
+        encode::unicode_line(&text)
+    } else {
+        let mut out = encode::length_header(data[op_offset as usize], text.len() as u64);
+        out.extend_from_slice(text.as_bytes());
+        out
+    };
     Ok(Splice {
         start: op_offset,
-        end: payload.end(),
-        pieces,
+        end: op.end,
+        pieces: vec![Piece::Bytes(bytes)],
     })
 }
 
@@ -545,6 +662,48 @@ mod tests {
         let r: Request = "preprocessor__n_jobs=null".parse().unwrap();
         assert_eq!(r.key, "preprocessor__n_jobs");
         assert!("n_jobs".parse::<Request>().is_err());
+    }
+
+    #[test]
+    fn an_impossible_edit_is_skipped_and_the_others_are_planned() {
+        // `K\x0e` (14) at 0, then a booster setting with no rewritable bytes.
+        let data = b"K\x0eK\x03.";
+        let setting = |offset: u64, location: Location, path: &str| Setting {
+            name: "n_jobs".into(),
+            sklearn_path: path.into(),
+            raw_path: path.into(),
+            estimator: 0,
+            class: "C".into(),
+            value: SettingValue::Int(14),
+            offset,
+            location,
+            fitted: false,
+            blob: None,
+        };
+        let edits = vec![
+            Edit {
+                setting: setting(0, Location::Attribute, "a__n_jobs"),
+                new: SettingValue::None,
+            },
+            Edit {
+                setting: setting(2, Location::XgboostConfig, "b__booster.nthread"),
+                new: SettingValue::Str("0".into()),
+            },
+        ];
+        let layout = Layout {
+            streams: vec![(0, 5, 2)],
+            ..Layout::default()
+        };
+        let (planned, skipped) = plan_splices(data, &layout, &edits).unwrap();
+        assert_eq!(planned.len(), 1);
+        assert_eq!(planned[0].start, 0);
+        assert_eq!(skipped.len(), 1);
+        assert_eq!(skipped[0].edit.setting.sklearn_path, "b__booster.nthread");
+        assert!(
+            skipped[0].reason.contains("cannot rewrite"),
+            "{}",
+            skipped[0].reason
+        );
     }
 
     #[test]

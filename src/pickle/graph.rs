@@ -432,6 +432,15 @@ impl<'a> Graph<'a> {
         }
     }
 
+    /// For a bytes-like value spelled as latin-1 text (protocols 0-2), the offset of the
+    /// str opcode whose characters are the bytes.
+    pub fn latin1_text_op(&self, value: Value) -> Option<u64> {
+        match self.bytes_source(value)? {
+            BytesSource::Latin1(Value::Str(offset)) => Some(offset),
+            _ => None,
+        }
+    }
+
     /// The length of a bytes-like value, and its span when its bytes lie in the file as
     /// they are: like [`Graph::bytes_like`], without decoding latin-1 text into memory
     /// (a protocol 0-2 array is that text, as large as the array).
