@@ -621,3 +621,87 @@ fn fix_rewrites_boosters_spelled_as_text_in_protocols_0_to_2() {
         }
     }
 }
+
+/// Sends SIGTERM to a patch while it writes, and checks that nothing is left: neither at
+/// the destination nor a temporary file, with an anonymous (`O_TMPFILE`) staged file and
+/// with the named fallback.
+#[test]
+fn a_signal_during_the_write_leaves_nothing_behind() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("big.joblib.gz");
+    // 40 MB of random array bytes, gzip: re-encoding takes long enough to be interrupted.
+    let made = std::process::Command::new(common::python())
+        .args([
+            "-c",
+            "import os, sys, joblib, numpy as np\n\
+             from sklearn.ensemble import RandomForestClassifier\n\
+             m = RandomForestClassifier(n_jobs=14)\n\
+             m.payload_ = np.frombuffer(os.urandom(40_000_000), np.uint8)\n\
+             joblib.dump(m, sys.argv[1], compress=('gzip', 1))\n",
+        ])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    for named in [false, true] {
+        let out = dir.path().join("out.joblib.gz");
+        let mut cmd = common::artifact();
+        cmd.args([
+            "patch",
+            input.to_str().unwrap(),
+            "--set",
+            "n_jobs=null",
+            "-o",
+        ])
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+        if named {
+            cmd.env("ARTIFACT_NO_O_TMPFILE", "1");
+        }
+        let mut child = cmd.spawn().unwrap();
+        let fds = format!("/proc/{}/fd", child.id());
+        let staged = || {
+            std::fs::read_dir(&fds)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|fd| {
+                    std::fs::read_link(fd.path())
+                        .map(|l| {
+                            let l = l.to_string_lossy().into_owned();
+                            l.starts_with(&*dir.path().to_string_lossy())
+                                && (l.contains(".artifact-patch-") || l.contains("/#"))
+                        })
+                        .unwrap_or(false)
+                })
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !staged() {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "named={named}: the patch ended before its staged file was seen"
+            );
+            assert!(std::time::Instant::now() < deadline, "no staged file seen");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let status = child.wait().unwrap();
+        assert_eq!(
+            status.signal(),
+            Some(libc::SIGTERM),
+            "named={named}: {status:?}"
+        );
+        let left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, vec!["big.joblib.gz"], "named={named}");
+    }
+}

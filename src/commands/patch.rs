@@ -161,7 +161,7 @@ pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    verify(tmp.path(), &edits).with_context(|| {
+    verify(&tmp.path(), &edits).with_context(|| {
         format!(
             "the patched file did not read back as planned; nothing was written to {}",
             target.display()
@@ -194,16 +194,12 @@ pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
     }
     // The new file keeps the input's permissions (the temporary file is private).
     if let Ok(meta) = std::fs::metadata(input) {
-        std::fs::set_permissions(tmp.path(), meta.permissions())
+        tmp.file()
+            .set_permissions(meta.permissions())
             .with_context(|| format!("cannot set the permissions of {}", target.display()))?;
     }
-    tmp.persist(&target).map_err(|e| {
-        anyhow!(
-            "cannot move the patched file to {}: {}",
-            target.display(),
-            e.error
-        )
-    })?;
+    tmp.persist(&target)
+        .map_err(|e| anyhow!("cannot move the patched file to {}: {e}", target.display()))?;
     if args.format == Format::Human {
         eprintln!(
             "wrote {} ({} edit{})",

@@ -9,6 +9,7 @@
 //! the memo's numbering, and every later GET, mean what they meant.
 
 mod encode;
+pub mod staging;
 mod writer;
 
 use std::collections::BTreeMap;

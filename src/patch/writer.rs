@@ -1,5 +1,6 @@
-//! Writing the patched artifact: a temporary file in the destination's folder, renamed
-//! into place only after it is complete and synced (invariant 9). Unchanged ranges of a
+//! Writing the patched artifact: a staged file in the destination's folder (nameless
+//! where the filesystem allows, see `staging`), named only after it is complete and
+//! synced (invariant 9). Unchanged ranges of a
 //! raw pickle are copied by the kernel (`io::copy` between files uses copy_file_range on
 //! Linux), so a 20 GB artifact is patched without passing through our memory. A
 //! compressed joblib file is re-encoded with its own codec (invariant 7).
@@ -8,8 +9,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use tempfile::NamedTempFile;
-
+use super::staging::Staged;
 use super::{Piece, Splice};
 use crate::container::{Artifact, Codec, Container};
 
@@ -22,26 +22,23 @@ pub fn write(
     splices: &[Splice],
     target: &Path,
     progress: &mut dyn FnMut(u64),
-) -> io::Result<NamedTempFile> {
+) -> io::Result<Staged> {
     let dir = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
-    let tmp = tempfile::Builder::new()
-        .prefix(".artifact-patch-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)?;
+    let tmp = Staged::new_in(&dir)?;
     let mut source = File::open(input)?;
     if splices.is_empty() {
         // Zero edits: the input, byte for byte (invariant 1), compressed or not.
-        let mut out = tmp.as_file();
+        let mut out = tmp.file();
         io::copy(&mut source, &mut out)?;
     } else {
         match artifact.container {
             Container::Pickle => {
                 let mut sink = RawSink {
                     source,
-                    out: BufWriter::with_capacity(1 << 16, tmp.as_file().try_clone()?),
+                    out: BufWriter::with_capacity(1 << 16, tmp.file().try_clone()?),
                     written: 0,
                 };
                 apply(artifact.bytes(), splices, &mut sink, progress)?;
@@ -50,7 +47,7 @@ pub fn write(
             Container::Compressed(codec) => {
                 let mut encoder = Encoder::new(
                     codec,
-                    BufWriter::with_capacity(1 << 20, tmp.as_file().try_clone()?),
+                    BufWriter::with_capacity(1 << 20, tmp.file().try_clone()?),
                 )?;
                 let data = artifact.bytes();
                 let mut sink = MemorySink {
@@ -62,7 +59,7 @@ pub fn write(
             }
         }
     }
-    tmp.as_file().sync_all()?;
+    tmp.file().sync_all()?;
     Ok(tmp)
 }
 
