@@ -242,9 +242,12 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct PatchArgs {
-    /// The artifact to patch (`-`: read it from standard input; then give -o).
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
+    /// The artifacts to patch: files, or folders to walk (every artifact inside; a file
+    /// that is not a pickle and has no model extension is passed over). `-` reads one
+    /// artifact from standard input (then give -o). With several, each output goes beside
+    /// its input (or replaces it with --in-place), and one summary table ends the run.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
 
     /// A setting and its new value: a bare attribute (n_jobs: everywhere it is set), a
     /// sklearn path (preprocessor__n_jobs, xgboost__booster.nthread) or a raw path.

@@ -18,25 +18,8 @@ fn main() -> ExitCode {
             if broken_pipe {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {}", chain(&err));
+            eprintln!("error: {}", artifact::commands::error_chain(&err));
             ExitCode::from(artifact::commands::EXIT_ERROR)
         }
     }
-}
-
-/// The error and its causes, each once: typed errors that name their source in their own
-/// message (`file: at offset N: ...`) would otherwise print it twice.
-fn chain(err: &anyhow::Error) -> String {
-    let mut message = String::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if message.contains(&text) {
-            continue;
-        }
-        if !message.is_empty() {
-            message.push_str(": ");
-        }
-        message.push_str(&text);
-    }
-    message
 }

@@ -705,3 +705,80 @@ fn a_signal_during_the_write_leaves_nothing_behind() {
         assert_eq!(left, vec!["big.joblib.gz"], "named={named}");
     }
 }
+
+#[test]
+fn several_files_and_folders_with_one_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    std::fs::create_dir_all(models.join("sub")).unwrap();
+    for (file, to) in [
+        ("credit_ct_xgb.joblib", "credit_ct_xgb.joblib"),
+        ("ct_logreg.joblib.gz", "ct_logreg.joblib.gz"),
+        ("lgbm.joblib", "sub/lgbm.joblib"),
+    ] {
+        std::fs::copy(common::fixture(file), models.join(to)).unwrap();
+    }
+    std::fs::write(models.join("README.txt"), "not a model\n").unwrap();
+    let single = dir.path().join("kmeans.p5.pkl");
+    std::fs::copy(common::fixture("kmeans.p5.pkl"), &single).unwrap();
+
+    let out = run_in(
+        dir.path(),
+        &[
+            "patch",
+            "--fix",
+            "models",
+            "kmeans.p5.pkl",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = common::json(&out);
+    let files = doc["files"].as_array().unwrap();
+    assert_eq!(files.len(), 4, "{doc}");
+    assert_eq!(doc["passed_over"], 1, "README.txt is not an artifact");
+    for f in files {
+        assert!(f["error"].is_null(), "{f}");
+        assert!(f["edits"].as_u64().unwrap() > 0, "{f}");
+    }
+    // Each written beside its input, and each loads with identical predictions.
+    oracle(
+        &models.join("sub/lgbm.joblib"),
+        &models.join("sub/lgbm.patched.joblib"),
+        &["n_jobs", "num_threads", "--booster"],
+    );
+    oracle(&single, &dir.path().join("kmeans.patched.p5.pkl"), &[]);
+
+    // A second run: the patched copies have nothing to change, the first outputs exist
+    // (an error each, nothing overwritten), and a broken artifact fails without stopping
+    // the others; the human summary says all of it.
+    let truncated = std::fs::read(common::fixture("kmeans.p5.pkl")).unwrap();
+    std::fs::write(models.join("broken.pkl"), &truncated[..100]).unwrap();
+    let before = std::fs::read(models.join("credit_ct_xgb.patched.joblib")).unwrap();
+    let out = run_in(dir.path(), &["patch", "--fix", "models"]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("nothing to change"), "{text}");
+    assert!(text.contains("exists"), "{text}");
+    assert!(
+        text.contains("broken.pkl") && text.contains("offset"),
+        "{text}"
+    );
+    assert!(text.contains("written, "), "{text}");
+    assert_eq!(
+        std::fs::read(models.join("credit_ct_xgb.patched.joblib")).unwrap(),
+        before
+    );
+    assert!(!models.join("broken.patched.pkl").exists());
+
+    // -o names one output.
+    let out = run_in(dir.path(), &["patch", "--fix", "models", "-o", "x.pkl"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("-o names one output"));
+}

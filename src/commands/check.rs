@@ -40,7 +40,7 @@ struct Discovered {
 
 /// How sure we are that a file is an artifact before reading it.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Candidate {
+pub(crate) enum Candidate {
     /// Named on the command line, with a model file's extension, or in a container we
     /// cannot read yet: read errors count.
     Certain,
@@ -316,7 +316,7 @@ fn discover(paths: &[PathBuf], exclude: &globset::GlobSet) -> anyhow::Result<Dis
 
 /// Model files by name are artifacts whatever their bytes; everything else found in a
 /// folder is one unless both loaders would refuse it before importing anything.
-fn candidate(path: &Path) -> Candidate {
+pub(crate) fn candidate(path: &Path) -> Candidate {
     let named = path
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
@@ -335,7 +335,7 @@ fn candidate(path: &Path) -> Candidate {
 /// Whether a read error shows that neither loader gets as far as importing anything:
 /// the bytes are not a pickle or a joblib container at all. Containers we cannot read
 /// yet (zip, npy, legacy joblib) and decoders that produced data do not qualify.
-fn refused_before_import(e: &ReadError) -> bool {
+pub(crate) fn refused_before_import(e: &ReadError) -> bool {
     match e {
         ReadError::Pickle { .. } => true,
         ReadError::Container { source, .. } => matches!(

@@ -81,3 +81,20 @@ pub fn read(path: &Path) -> Result<Inspection, ReadError> {
     }
     result
 }
+
+/// The error and its causes, each once: typed errors that name their source in their own
+/// message (`file: at offset N: ...`) would otherwise print it twice.
+pub fn error_chain(err: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
+}

@@ -22,8 +22,172 @@ pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
     if args.verify.is_some() && args.in_place && args.no_backup {
         bail!("--verify compares with the original: drop --no-backup");
     }
+    match args.files.as_slice() {
+        [one] if one == Path::new("-") || !one.is_dir() => {
+            Ok(ExitCode::from(patch_one(args, one, false)?.exit))
+        }
+        _ => many(args),
+    }
+}
+
+/// What patching one file did.
+struct Outcome {
+    exit: u8,
+    edits: usize,
+    not_applied: usize,
+    written: Option<PathBuf>,
+}
+
+/// Several files and folders: each patched on its own (same checks, same atomicity),
+/// then one summary.
+fn many(args: &PatchArgs) -> anyhow::Result<ExitCode> {
+    if args.output.is_some() {
+        bail!(
+            "-o names one output: with several artifacts each output goes beside its input (model.patched.joblib), or use --in-place"
+        );
+    }
+    if args.verify.is_some() {
+        bail!("--verify takes one artifact: patch it alone, or run `artifact verify` on each");
+    }
+    let mut inputs: Vec<(PathBuf, bool)> = Vec::new();
+    for path in &args.files {
+        if path == Path::new("-") {
+            bail!("`-` (standard input) can only be patched alone");
+        }
+        let meta = std::fs::metadata(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        if !meta.is_dir() {
+            inputs.push((path.clone(), true));
+            continue;
+        }
+        for entry in walkdir::WalkDir::new(path)
+            .follow_links(true)
+            .sort_by_file_name()
+        {
+            let entry = entry.map_err(|e| anyhow!("{}: cannot be walked: {e}", path.display()))?;
+            if entry.file_type().is_file() {
+                inputs.push((entry.into_path(), false));
+            }
+        }
+    }
+    let mut rows = Vec::new();
+    let mut passed_over = 0;
+    let mut exit = EXIT_OK;
+    for (file, named) in &inputs {
+        match patch_one(args, file, true) {
+            Ok(o) => {
+                exit = exit.max(o.exit);
+                rows.push((file.clone(), Ok(o)));
+            }
+            Err(e) => {
+                let not_an_artifact = !named
+                    && matches!(
+                        crate::commands::check::candidate(file),
+                        crate::commands::check::Candidate::Maybe
+                    )
+                    && e.downcast_ref::<inspection::ReadError>()
+                        .is_some_and(crate::commands::check::refused_before_import);
+                if not_an_artifact {
+                    passed_over += 1;
+                    continue;
+                }
+                exit = crate::commands::EXIT_ERROR;
+                rows.push((file.clone(), Err(e)));
+            }
+        }
+    }
+    summary(args, &rows, passed_over)?;
+    Ok(ExitCode::from(exit))
+}
+
+fn summary(
+    args: &PatchArgs,
+    rows: &[(PathBuf, anyhow::Result<Outcome>)],
+    passed_over: usize,
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if args.format == Format::Json {
+        let doc = json!({
+            "schema_version": 1,
+            "dry_run": args.dry_run,
+            "passed_over": passed_over,
+            "files": rows.iter().map(|(file, r)| match r {
+                Ok(o) => json!({
+                    "input": file.display().to_string(),
+                    "edits": o.edits,
+                    "not_applied": o.not_applied,
+                    "output": o.written.as_ref().map(|p| p.display().to_string()),
+                    "error": null,
+                }),
+                Err(e) => json!({
+                    "input": file.display().to_string(),
+                    "error": crate::commands::error_chain(e),
+                }),
+            }).collect::<Vec<_>>(),
+        });
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let mut table = Table::new();
+    table
+        .load_preset(presets::NOTHING)
+        .set_style(TableComponent::HeaderLines, '─')
+        .set_style(TableComponent::MiddleHeaderIntersections, '─')
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(vec!["artifact", "edits", "result"]);
+    let (mut written, mut failed) = (0, 0);
+    for (file, r) in rows {
+        let (edits, result) = match r {
+            Ok(o) => {
+                let result = match (&o.written, o.edits) {
+                    (Some(p), _) => {
+                        written += 1;
+                        format!("wrote {}", p.display())
+                    }
+                    (None, 0) => "nothing to change".to_string(),
+                    (None, _) => "dry run: nothing written".to_string(),
+                };
+                let result = if o.not_applied > 0 {
+                    format!("{result}; {} edit(s) not applied", o.not_applied)
+                } else {
+                    result
+                };
+                (o.edits.to_string(), result)
+            }
+            Err(e) => {
+                failed += 1;
+                (
+                    "-".to_string(),
+                    format!("error: {}", crate::commands::error_chain(e)),
+                )
+            }
+        };
+        table.add_row(vec![
+            Cell::new(file.display()),
+            Cell::new(edits).set_alignment(CellAlignment::Right),
+            Cell::new(result),
+        ]);
+    }
+    writeln!(out, "{table}")?;
+    writeln!(
+        out,
+        "\n{} artifact{}: {written} written, {failed} failed{}",
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" },
+        if passed_over > 0 {
+            format!(", {passed_over} other file(s) passed over (not pickles)")
+        } else {
+            String::new()
+        }
+    )?;
+    Ok(())
+}
+
+/// Patches one artifact. `quiet` (part of a run over several) leaves the reporting to
+/// the summary.
+fn patch_one(args: &PatchArgs, file: &Path, quiet: bool) -> anyhow::Result<Outcome> {
     let to_stdout = args.output.as_deref() == Some(Path::new("-"));
-    let from_stdin = args.file == Path::new("-");
+    let from_stdin = file == Path::new("-");
     if from_stdin && (args.in_place || args.output.is_none()) {
         bail!(
             "reading the artifact from standard input: say where to write it with -o OUT (or -o - for standard output)"
@@ -43,7 +207,7 @@ pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
     };
     let input = &spooled
         .as_ref()
-        .map_or_else(|| args.file.clone(), |t| t.path().to_path_buf());
+        .map_or_else(|| file.to_path_buf(), |t| t.path().to_path_buf());
     let artifact = inspection::open(input, &mut |_| {})?;
     let mut recorder = Recorder::default();
     let graph = inspection::parse(input, &artifact, &mut recorder)?;
@@ -59,12 +223,13 @@ pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
     if !skipped.is_empty() && (args.all_or_nothing || args.format == Format::Human) {
         for s in &skipped {
             eprintln!(
-                "{}: not applied: {}",
+                "{}: {}: not applied: {}",
                 if args.all_or_nothing {
                     "error"
                 } else {
                     "warning"
                 },
+                file.display(),
                 s.reason
             );
         }
@@ -91,7 +256,7 @@ pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
     let target = if to_stdout {
         std::env::temp_dir().join("artifact-patch-stdout")
     } else {
-        target_path(args)?
+        target_path(args, file)?
     };
     if !to_stdout
         && !args.dry_run
@@ -110,21 +275,43 @@ pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
     } else {
         target.as_path()
     });
-    if to_stdout {
+    if quiet {
+        // Part of a run over several: the summary reports.
+    } else if to_stdout {
         // Standard output carries the artifact's bytes alone.
-        report(args, &edits, &skipped, shown, &mut std::io::stderr().lock())?;
+        report(
+            args,
+            file,
+            &edits,
+            &skipped,
+            shown,
+            &mut std::io::stderr().lock(),
+        )?;
     } else {
-        report(args, &edits, &skipped, shown, &mut std::io::stdout().lock())?;
+        report(
+            args,
+            file,
+            &edits,
+            &skipped,
+            shown,
+            &mut std::io::stdout().lock(),
+        )?;
     }
+    let outcome = |exit: u8, written: Option<PathBuf>| Outcome {
+        exit,
+        edits: edits.len(),
+        not_applied: skipped.len(),
+        written,
+    };
     if args.dry_run {
-        return Ok(ExitCode::from(exit));
+        return Ok(outcome(exit, None));
     }
     if edits.is_empty() {
         // A copy identical to the input would only be a second file to keep track of.
-        if args.format == Format::Human {
+        if args.format == Format::Human && !quiet {
             eprintln!("nothing to change: nothing was written");
         }
-        return Ok(ExitCode::from(exit));
+        return Ok(outcome(exit, None));
     }
     if args.in_place && !args.force {
         let read_only = std::fs::metadata(input)
@@ -173,7 +360,7 @@ pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
         let mut out = std::io::stdout().lock();
         std::io::copy(&mut written, &mut out)?;
         out.flush()?;
-        return Ok(ExitCode::from(exit));
+        return Ok(outcome(exit, None));
     }
     if args.in_place && !args.no_backup {
         let backup = backup_path(input);
@@ -200,7 +387,7 @@ pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
     }
     tmp.persist(&target)
         .map_err(|e| anyhow!("cannot move the patched file to {}: {e}", target.display()))?;
-    if args.format == Format::Human {
+    if args.format == Format::Human && !quiet {
         eprintln!(
             "wrote {} ({} edit{})",
             target.display(),
@@ -219,13 +406,9 @@ pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
         };
         let verified =
             crate::commands::verify::verify_and_report(&original, &target, &options, args.format)?;
-        return Ok(if exit == EXIT_OK {
-            verified
-        } else {
-            ExitCode::from(exit)
-        });
+        return Ok(outcome(exit.max(verified), Some(target)));
     }
-    Ok(ExitCode::from(exit))
+    Ok(outcome(exit, Some(target)))
 }
 
 fn dedupe(mut edits: Vec<Edit>) -> anyhow::Result<Vec<Edit>> {
@@ -254,12 +437,12 @@ fn dedupe(mut edits: Vec<Edit>) -> anyhow::Result<Vec<Edit>> {
     Ok(out)
 }
 
-fn target_path(args: &PatchArgs) -> anyhow::Result<PathBuf> {
+fn target_path(args: &PatchArgs, file: &Path) -> anyhow::Result<PathBuf> {
     if args.in_place {
-        return Ok(args.file.clone());
+        return Ok(file.to_path_buf());
     }
     if let Some(out) = &args.output {
-        let same = match (out.canonicalize(), args.file.canonicalize()) {
+        let same = match (out.canonicalize(), file.canonicalize()) {
             (Ok(a), Ok(b)) => a == b,
             _ => false,
         };
@@ -268,11 +451,10 @@ fn target_path(args: &PatchArgs) -> anyhow::Result<PathBuf> {
         }
         return Ok(out.clone());
     }
-    let name = args
-        .file
+    let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| anyhow!("{} has no file name", args.file.display()))?;
+        .ok_or_else(|| anyhow!("{} has no file name", file.display()))?;
     // model.joblib.gz -> model.patched.joblib.gz; .hidden -> .hidden.patched
     let split = name
         .char_indices()
@@ -283,7 +465,7 @@ fn target_path(args: &PatchArgs) -> anyhow::Result<PathBuf> {
         Some(i) => format!("{}.patched{}", &name[..i], &name[i..]),
         None => format!("{name}.patched"),
     };
-    Ok(args.file.with_file_name(patched))
+    Ok(file.with_file_name(patched))
 }
 
 fn backup_path(input: &Path) -> PathBuf {
@@ -321,6 +503,7 @@ fn verify(path: &Path, edits: &[Edit]) -> anyhow::Result<()> {
 
 fn report(
     args: &PatchArgs,
+    file: &Path,
     edits: &[Edit],
     skipped: &[patch::Skipped],
     output: Option<&Path>,
@@ -330,7 +513,7 @@ fn report(
         Format::Json => {
             let doc = json!({
                 "schema_version": 1,
-                "input": args.file.display().to_string(),
+                "input": file.display().to_string(),
                 "output": output.map(|p| p.display().to_string()),
                 "dry_run": args.dry_run,
                 "edits": edits.iter().map(|e| json!({

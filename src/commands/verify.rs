@@ -17,6 +17,7 @@ use crate::verify::{self, Profile, Report, Verdict};
 
 pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     verify_and_report(&args.original, &args.candidate, &args.options, args.format)
+        .map(ExitCode::from)
 }
 
 /// Shared with `patch --verify`.
@@ -25,7 +26,7 @@ pub fn verify_and_report(
     candidate: &Path,
     o: &VerifyOptions,
     format: Format,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<u8> {
     let data = o
         .data
         .clone()
@@ -50,7 +51,7 @@ pub fn verify_and_report(
         Ok(r) => r,
         Err(e) if e.downcast_ref::<verify::Refusal>().is_some() => {
             eprintln!("error: {e}");
-            return Ok(ExitCode::from(EXIT_ERROR));
+            return Ok(EXIT_ERROR);
         }
         Err(e) => return Err(e),
     };
@@ -62,10 +63,10 @@ pub fn verify_and_report(
         }
         Format::Human => write!(out, "{}", human(&report))?,
     }
-    Ok(ExitCode::from(match report.verdict {
+    Ok(match report.verdict {
         Verdict::Identical | Verdict::WithinTolerance => EXIT_OK,
         Verdict::Different | Verdict::Failed | Verdict::NotProven => EXIT_FINDINGS,
-    }))
+    })
 }
 
 fn profile_json(p: &Profile) -> serde_json::Value {
