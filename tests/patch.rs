@@ -782,3 +782,83 @@ fn several_files_and_folders_with_one_summary() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("-o names one output"));
 }
+
+#[test]
+fn diffing_a_forest_and_its_patched_copy_lists_the_one_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    // Each tree pickles its arrays inside `Tree(...)`'s constructor arguments: they must
+    // be matched by where they are, not by offsets the edit moved.
+    let made = std::process::Command::new(common::python())
+        .args([
+            "-c",
+            "import sys, pickle, joblib, numpy as np\n\
+             from sklearn.ensemble import RandomForestClassifier\n\
+             X = np.random.RandomState(0).normal(size=(200, 4)); y = (X[:, 0] > 0).astype(int)\n\
+             m = RandomForestClassifier(n_estimators=30, max_depth=4, n_jobs=4, random_state=0).fit(X, y)\n\
+             pickle.dump(m, open(sys.argv[1] + '/forest.p4.pkl', 'wb'), protocol=4)\n\
+             pickle.dump(m, open(sys.argv[1] + '/forest.p2.pkl', 'wb'), protocol=2)\n\
+             joblib.dump(m, sys.argv[1] + '/forest.joblib')\n",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    for file in ["forest.p4.pkl", "forest.p2.pkl", "forest.joblib"] {
+        let input = dir.path().join(file);
+        let fixed = dir.path().join(format!("fixed-{file}"));
+        let out = run_in(
+            dir.path(),
+            &[
+                "patch",
+                input.to_str().unwrap(),
+                "--set",
+                "n_jobs=null",
+                "-o",
+                fixed.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = run_in(
+            dir.path(),
+            &[
+                "diff",
+                input.to_str().unwrap(),
+                fixed.to_str().unwrap(),
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(1));
+        let doc = common::json(&out);
+        let count = |k: &str| doc[k].as_array().unwrap().len();
+        assert_eq!(
+            (
+                count("settings"),
+                count("estimators"),
+                count("arrays"),
+                count("globals")
+            ),
+            (1, 0, 0, 0),
+            "{file}: {doc}"
+        );
+        assert_eq!(doc["settings"][0]["sklearn_path"], "n_jobs");
+        let text = String::from_utf8_lossy(
+            &run_in(
+                dir.path(),
+                &["diff", input.to_str().unwrap(), fixed.to_str().unwrap()],
+            )
+            .stdout,
+        )
+        .into_owned();
+        assert!(text.ends_with("1 difference.\n"), "{file}: {text}");
+    }
+}

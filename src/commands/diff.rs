@@ -30,10 +30,19 @@ fn side(path: &Path) -> anyhow::Result<Side> {
     let insp: Inspection = inspection::build(path, &artifact, &graph, None);
     let data = artifact.bytes();
     let view = insp.view;
+    // An array no path reaches is named by its offset, which an edit before it moves:
+    // such arrays are matched by their order instead.
+    let mut unreached = 0;
     let arrays = view
         .arrays
         .iter()
         .map(|a| {
+            let key = if a.path.starts_with("<unreached") {
+                unreached += 1;
+                format!("<unreached array #{unreached}>")
+            } else {
+                a.path.clone()
+            };
             let shape = a
                 .shape
                 .as_ref()
@@ -53,7 +62,7 @@ fn side(path: &Path) -> anyhow::Result<Side> {
                 .filter(|_| stored)
                 .map(|bytes| format!("{:x}", Sha256::digest(bytes)))
                 .unwrap_or_default();
-            (a.path.clone(), (description, hash))
+            (key, (description, hash))
         })
         .collect();
     Ok(Side {

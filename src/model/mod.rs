@@ -428,4 +428,8 @@ fn push_object_children(
     {
         push(s.root, Segment::Label("<array>"));
     }
+    // What the constructor was called with: a tree's `Tree(n_features, n_classes,
+    // n_outputs)` holds an array that is nowhere else, and without a path `diff` could
+    // only match it by its offset, which every edit before it moves.
+    push(obj.args, Segment::Label("<args>"));
 }
