@@ -45,6 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'artifact' -ScriptBlock {
             [CompletionResult]::new('--max-decompressed', '--max-decompressed', [CompletionResultType]::ParameterName, 'The most a compressed artifact may decompress to ("64 GiB"); more is an error, so that a decompression bomb cannot fill the disk')
             [CompletionResult]::new('--all-arrays', '--all-arrays', [CompletionResultType]::ParameterName, 'Also list every array (human output shows only the largest)')
             [CompletionResult]::new('--all-settings', '--all-settings', [CompletionResultType]::ParameterName, 'Also list settings whose value is None (human output hides them; JSON always has them)')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'List everything: every estimator (a forest''s trees are otherwise one line, `30 x DecisionTreeClassifier`), every setting and every array')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

@@ -409,7 +409,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__inspect)
-            opts="-h -V --format --all-arrays --all-settings --color --max-decompressed --help --version"
+            opts="-h -V --format --all-arrays --all-settings --all --color --max-decompressed --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

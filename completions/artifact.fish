@@ -48,6 +48,7 @@ never\t''"
 complete -c artifact -n "__fish_artifact_using_subcommand inspect" -l max-decompressed -d 'The most a compressed artifact may decompress to ("64 GiB"); more is an error, so that a decompression bomb cannot fill the disk' -r
 complete -c artifact -n "__fish_artifact_using_subcommand inspect" -l all-arrays -d 'Also list every array (human output shows only the largest)'
 complete -c artifact -n "__fish_artifact_using_subcommand inspect" -l all-settings -d 'Also list settings whose value is None (human output hides them; JSON always has them)'
+complete -c artifact -n "__fish_artifact_using_subcommand inspect" -l all -d 'List everything: every estimator (a forest\'s trees are otherwise one line, `30 x DecisionTreeClassifier`), every setting and every array'
 complete -c artifact -n "__fish_artifact_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_using_subcommand inspect" -s V -l version -d 'Print version'
 complete -c artifact -n "__fish_artifact_using_subcommand dis" -l format -d 'Output format: human listing, or JSON Lines (one object per opcode)' -r -f -a "human\t'Tables and trees for people'

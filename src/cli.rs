@@ -156,6 +156,11 @@ pub struct InspectArgs {
     /// Also list settings whose value is None (human output hides them; JSON always has them).
     #[arg(long)]
     pub all_settings: bool,
+
+    /// List everything: every estimator (a forest's trees are otherwise one line,
+    /// `30 x DecisionTreeClassifier`), every setting and every array.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]

@@ -211,3 +211,93 @@ fn inspect_ends_with_the_findings() {
     assert!(text[findings..].contains("SEC001 error"), "{text}");
     assert!(text[..findings].contains("posix.system"), "{text}");
 }
+
+#[test]
+fn repeated_fitted_clones_are_one_line_unless_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let forest = dir.path().join("forest.p4.pkl");
+    let made = std::process::Command::new(common::python())
+        .args([
+            "-c",
+            "import sys, pickle, numpy as np\n\
+             from sklearn.ensemble import RandomForestClassifier\n\
+             X = np.random.RandomState(0).normal(size=(100, 3)); y = (X[:, 0] > 0).astype(int)\n\
+             m = RandomForestClassifier(n_estimators=30, max_depth=3, random_state=0).fit(X, y)\n\
+             pickle.dump(m, open(sys.argv[1], 'wb'), protocol=4)\n",
+        ])
+        .arg(&forest)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let out = common::run(&["inspect", forest.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("└─ estimator: 30 x DecisionTreeClassifier (fitted)  [estimators_[0..29]]"),
+        "{text}"
+    );
+    assert_eq!(text.matches("DecisionTreeClassifier (").count(), 2, "{text}");
+    let out = common::run(&["inspect", "--all", forest.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.matches("DecisionTreeClassifier (fitted)").count(), 30);
+    assert!(text.contains("[estimators_[29]]"));
+    // Two clones stay two lines.
+    let out = common::run(&["inspect", "fixtures/artifacts/bagging_knn.p5.pkl"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.matches("KNeighborsClassifier (fitted)").count(),
+        2,
+        "{text}"
+    );
+}
+
+#[test]
+fn tables_fit_the_width_they_are_given() {
+    let table_lines = |text: &str, section: &str| -> Vec<String> {
+        text.lines()
+            .skip_while(|l| !l.starts_with(section))
+            .skip(1)
+            .take_while(|l| !l.trim().is_empty() && !l.starts_with("  +"))
+            .map(str::to_string)
+            .collect()
+    };
+    for width in [80usize, 60] {
+        let out = common::artifact()
+            .args(["inspect", "fixtures/artifacts/credit_ct_xgb.joblib"])
+            .current_dir(common::root())
+            .env("COLUMNS", width.to_string())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let lines = table_lines(&text, "Settings");
+        assert!(lines.len() >= 3, "{text}");
+        for l in &lines {
+            assert!(l.chars().count() <= width, "{width}: {l:?}");
+        }
+        assert!(
+            !lines[0].contains("raw path"),
+            "narrow output drops the raw path"
+        );
+        let out = common::artifact()
+            .args([
+                "patch",
+                "fixtures/artifacts/credit_ct_xgb.joblib",
+                "--fix",
+                "--dry-run",
+            ])
+            .current_dir(common::root())
+            .env("COLUMNS", width.to_string())
+            .output()
+            .unwrap();
+        for l in String::from_utf8_lossy(&out.stdout).lines() {
+            assert!(l.chars().count() <= width, "patch at {width}: {l:?}");
+        }
+    }
+    // Piped with no width: rows stay whole, raw paths included.
+    let out = common::run(&["inspect", "fixtures/artifacts/credit_ct_xgb.joblib"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(table_lines(&text, "Settings")[0].contains("raw path"));
+}

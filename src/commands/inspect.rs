@@ -44,8 +44,10 @@ pub fn run(args: &InspectArgs, color: bool) -> anyhow::Result<ExitCode> {
                 let findings = crate::rules::check(inspection, &crate::rules::Options::default());
                 let options = inspect_human::Options {
                     color,
-                    all_arrays: args.all_arrays,
-                    all_settings: args.all_settings,
+                    all_arrays: args.all_arrays || args.all,
+                    all_settings: args.all_settings || args.all,
+                    all_estimators: args.all,
+                    width: crate::report::output_width(),
                     findings: &findings,
                 };
                 write!(out, "{}", inspect_human::render(inspection, &options))?;

@@ -135,6 +135,9 @@ fn summary(
         .set_style(TableComponent::MiddleHeaderIntersections, '─')
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(vec!["artifact", "edits", "result"]);
+    if let Some(width) = crate::report::output_width() {
+        table.set_width(u16::try_from(width).unwrap_or(u16::MAX));
+    }
     let (mut written, mut failed) = (0, 0);
     for (file, r) in rows {
         let (edits, result) = match r {
@@ -544,37 +547,42 @@ fn report(
                 )?;
                 return Ok(());
             }
-            let mut table = Table::new();
-            table
-                .load_preset(presets::NOTHING)
-                .set_style(TableComponent::HeaderLines, '─')
-                .set_style(TableComponent::MiddleHeaderIntersections, '─')
-                .set_content_arrangement(ContentArrangement::Disabled)
-                .force_no_tty()
-                .set_header(vec![
-                    "sklearn path",
-                    "class",
-                    "old",
-                    "new",
-                    "raw path",
-                    "offset",
-                ]);
-            for e in edits {
-                let class = e
-                    .setting
-                    .class
-                    .rsplit('.')
-                    .next()
-                    .unwrap_or(&e.setting.class);
-                table.add_row(vec![
-                    Cell::new(&e.setting.sklearn_path),
-                    Cell::new(class),
-                    Cell::new(e.setting.value.to_string()),
-                    Cell::new(e.new.to_string()),
-                    Cell::new(&e.setting.raw_path),
-                    Cell::new(e.setting.offset).set_alignment(CellAlignment::Right),
-                ]);
-            }
+            let build = |with_raw: bool| {
+                let mut table = Table::new();
+                let mut names = vec!["sklearn path", "class", "old", "new"];
+                if with_raw {
+                    names.push("raw path");
+                }
+                names.push("offset");
+                table
+                    .load_preset(presets::NOTHING)
+                    .set_style(TableComponent::HeaderLines, '─')
+                    .set_style(TableComponent::MiddleHeaderIntersections, '─')
+                    .set_content_arrangement(ContentArrangement::Disabled)
+                    .force_no_tty()
+                    .set_header(names);
+                for e in edits {
+                    let class = e
+                        .setting
+                        .class
+                        .rsplit('.')
+                        .next()
+                        .unwrap_or(&e.setting.class);
+                    let mut row = vec![
+                        Cell::new(&e.setting.sklearn_path),
+                        Cell::new(class),
+                        Cell::new(e.setting.value.to_string()),
+                        Cell::new(e.new.to_string()),
+                    ];
+                    if with_raw {
+                        row.push(Cell::new(&e.setting.raw_path));
+                    }
+                    row.push(Cell::new(e.setting.offset).set_alignment(CellAlignment::Right));
+                    table.add_row(row);
+                }
+                table
+            };
+            let table = crate::report::fit_table(&build, crate::report::output_width());
             writeln!(out, "{table}")?;
             if args.dry_run {
                 writeln!(out, "(dry run: nothing written)")?;

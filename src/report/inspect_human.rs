@@ -15,6 +15,10 @@ pub struct Options<'f> {
     pub color: bool,
     pub all_arrays: bool,
     pub all_settings: bool,
+    /// List every estimator, repeated fitted clones too (else grouped: `30 x Tree`).
+    pub all_estimators: bool,
+    /// The width to fit tables in (see [`super::output_width`]).
+    pub width: Option<usize>,
     /// What `check` would report with its defaults, shown last, so that a dangerous global
     /// in the list above never appears without its finding.
     pub findings: &'f [crate::rules::Finding],
@@ -72,7 +76,7 @@ pub fn render(i: &Inspection, options: &Options) -> String {
     if view.estimators.is_empty() {
         out.push_str("  (none recognised)\n");
     } else {
-        estimator_tree(view, &mut out);
+        estimator_tree(view, options.all_estimators, &mut out);
     }
 
     out.push('\n');
@@ -85,22 +89,30 @@ pub fn render(i: &Inspection, options: &Options) -> String {
     if shown.is_empty() {
         out.push_str("  (none set)\n");
     } else {
-        let mut table = new_table(options.color);
-        table.set_header(header(
-            &["sklearn path", "value", "class", "raw path", "offset"],
-            options.color,
-        ));
-        for s in &shown {
-            let class = view.estimators[s.estimator].class_name().to_string();
-            table.add_row(vec![
-                Cell::new(&s.sklearn_path),
-                Cell::new(s.value.to_string()),
-                Cell::new(class),
-                Cell::new(&s.raw_path),
-                Cell::new(s.offset).set_alignment(CellAlignment::Right),
-            ]);
-        }
-        let _ = writeln!(out, "{table}");
+        let build = |with_raw: bool| {
+            let mut table = new_table(options.color);
+            let mut names = vec!["sklearn path", "value", "class"];
+            if with_raw {
+                names.push("raw path");
+            }
+            names.push("offset");
+            table.set_header(header(&names, options.color));
+            for s in &shown {
+                let class = view.estimators[s.estimator].class_name().to_string();
+                let mut row = vec![
+                    Cell::new(&s.sklearn_path),
+                    Cell::new(s.value.to_string()),
+                    Cell::new(class),
+                ];
+                if with_raw {
+                    row.push(Cell::new(&s.raw_path));
+                }
+                row.push(Cell::new(s.offset).set_alignment(CellAlignment::Right));
+                table.add_row(row);
+            }
+            table
+        };
+        let _ = writeln!(out, "{}", super::fit_table(&build, options.width));
     }
     let hidden = view.settings.len() - shown.len();
     if hidden > 0 {
@@ -301,8 +313,33 @@ fn describe_array(a: &ArrayInfo) -> String {
     )
 }
 
+/// `estimators_[0]` .. `estimators_[29]` as `estimators_[0..29]`, when the paths differ
+/// only in one index that counts up by one.
+fn index_range(paths: &[&str]) -> Option<String> {
+    let split = |p: &str| -> Option<(String, u64, String)> {
+        let open = p.rfind('[')?;
+        let close = open + p[open..].find(']')?;
+        let n = p[open + 1..close].parse::<u64>().ok()?;
+        Some((p[..open].to_string(), n, p[close + 1..].to_string()))
+    };
+    let parts: Vec<_> = paths.iter().map(|p| split(p)).collect::<Option<_>>()?;
+    let (prefix, first, suffix) = parts.first()?.clone();
+    let consecutive = parts
+        .iter()
+        .enumerate()
+        .all(|(i, (p, n, s))| *p == prefix && *s == suffix && *n == first + i as u64);
+    consecutive.then(|| {
+        format!(
+            "{prefix}[{first}..{}]{suffix}",
+            first + parts.len() as u64 - 1
+        )
+    })
+}
+
 /// Draws the estimators as a tree, children under their parent in discovery order.
-fn estimator_tree(view: &ModelView, out: &mut String) {
+/// Runs of three or more sibling leaves of one class (a forest's trees, a bagging's
+/// clones) are drawn as one line, `30 x DecisionTreeClassifier`, unless `all`.
+fn estimator_tree(view: &ModelView, all: bool, out: &mut String) {
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); view.estimators.len()];
     let mut roots = Vec::new();
     for (i, e) in view.estimators.iter().enumerate() {
@@ -311,13 +348,44 @@ fn estimator_tree(view: &ModelView, out: &mut String) {
             None => roots.push(i),
         }
     }
-    // (estimator, prefix for its children, connector for itself)
-    let mut stack: Vec<(usize, String, String)> = roots
-        .iter()
+    // Lines of one parent's children: an estimator, or a run of alike leaves.
+    let groups = |kids: &[usize]| -> Vec<Vec<usize>> {
+        let mut out: Vec<Vec<usize>> = Vec::new();
+        for &k in kids {
+            let e = &view.estimators[k];
+            let alike = |g: &Vec<usize>| {
+                let first = &view.estimators[g[0]];
+                !all && children[k].is_empty()
+                    && children[g[0]].is_empty()
+                    && first.class == e.class
+                    && first.fitted == e.fitted
+                    && first.template == e.template
+                    && first.sklearn_path.last() == e.sklearn_path.last()
+            };
+            match out.last_mut() {
+                Some(g) if alike(g) => g.push(k),
+                _ => out.push(vec![k]),
+            }
+        }
+        // Two alike siblings read better as two lines.
+        out.into_iter()
+            .flat_map(|g| {
+                if g.len() >= 3 {
+                    vec![g]
+                } else {
+                    g.into_iter().map(|k| vec![k]).collect()
+                }
+            })
+            .collect()
+    };
+    // (estimators on this line, prefix for its children, connector for itself)
+    let mut stack: Vec<(Vec<usize>, String, String)> = groups(&roots)
+        .into_iter()
         .rev()
-        .map(|&r| (r, "  ".to_string(), "  ".to_string()))
+        .map(|g| (g, "  ".to_string(), "  ".to_string()))
         .collect();
-    while let Some((i, prefix, connector)) = stack.pop() {
+    while let Some((group, prefix, connector)) = stack.pop() {
+        let i = group[0];
         let e = &view.estimators[i];
         let name = e
             .sklearn_path
@@ -331,15 +399,32 @@ fn estimator_tree(view: &ModelView, out: &mut String) {
         } else {
             ""
         };
+        let raw_paths: Vec<&str> = group
+            .iter()
+            .map(|&g| view.estimators[g].raw_path.as_str())
+            .collect();
         let raw = if e.raw_path.is_empty() {
             String::new()
-        } else {
+        } else if group.len() == 1 {
             format!("  [{}]", e.raw_path)
+        } else {
+            let shown = index_range(&raw_paths).unwrap_or_else(|| format!("{} ...", raw_paths[0]));
+            format!("  [{shown}]  (--all lists each)")
         };
-        let _ = writeln!(out, "{connector}{name}{}{fitted}{raw}", e.class_name());
-        let kids = &children[i];
-        for (n, &child) in kids.iter().enumerate().rev() {
-            let last = n + 1 == kids.len();
+        let count = if group.len() > 1 {
+            format!("{} x ", group.len())
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "{connector}{name}{count}{}{fitted}{raw}",
+            e.class_name()
+        );
+        let kids = groups(&children[i]);
+        let lines = kids.len();
+        for (n, child) in kids.into_iter().enumerate().rev() {
+            let last = n + 1 == lines;
             let connector = format!("{prefix}{}", if last { "└─ " } else { "├─ " });
             let child_prefix = format!("{prefix}{}", if last { "   " } else { "│  " });
             stack.push((child, child_prefix, connector));

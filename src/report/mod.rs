@@ -10,6 +10,56 @@ pub mod sarif;
 
 use crate::pickle::graph::AnomalyKind;
 
+/// The width human output must fit: `COLUMNS` when set, else the terminal's, else none
+/// (piped output keeps one row per line, whatever its length, so that grep sees rows).
+pub fn output_width() -> Option<usize> {
+    if let Some(cols) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|c| *c > 0)
+    {
+        return Some(cols);
+    }
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return None;
+    }
+    let mut size = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one winsize into `size`.
+    let rc = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) };
+    (rc == 0 && size.ws_col > 0).then_some(usize::from(size.ws_col))
+}
+
+fn widest_line(text: &str) -> usize {
+    text.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+}
+
+/// Renders a table within `width`: as built when it fits (or no width is known), then
+/// without its optional column (the raw path: the sklearn path says the same for a
+/// person), then wrapped by comfy-table's dynamic arrangement.
+pub fn fit_table(build: &dyn Fn(bool) -> comfy_table::Table, width: Option<usize>) -> String {
+    let full = build(true).to_string();
+    let Some(width) = width else {
+        return full;
+    };
+    if widest_line(&full) <= width {
+        return full;
+    }
+    let narrow = build(false).to_string();
+    if widest_line(&narrow) <= width {
+        return narrow;
+    }
+    let mut table = build(false);
+    table
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+        .set_width(u16::try_from(width).unwrap_or(u16::MAX));
+    table.to_string()
+}
+
 /// Version of the JSON documents `inspect` prints; bumped on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
 

@@ -27,8 +27,11 @@ pub fn python() -> PathBuf {
     venv
 }
 
+/// The binary, with no terminal width from the environment: output is as when piped.
 pub fn artifact() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_artifact"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_artifact"));
+    cmd.env_remove("COLUMNS");
+    cmd
 }
 
 /// Runs `artifact ARGS` in `dir`, without colour.
