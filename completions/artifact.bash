@@ -435,7 +435,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__patch)
-            opts="-o -h -V --set --fix --jobs --output --in-place --no-backup --force --dry-run --all-or-nothing --verify --data --python --rows --tolerance --timeout --memory-limit --trust --format --color --max-decompressed --help --version"
+            opts="-o -h -V --set --fix --jobs --output --in-place --no-backup --force --dry-run --all-or-nothing --verify --data --python --rows --tolerance --timeout --memory-limit --trust --repeat --format --color --max-decompressed --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -485,6 +485,10 @@ _artifact() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --repeat)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
@@ -531,7 +535,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__verify)
-            opts="-h -V --data --python --rows --tolerance --timeout --memory-limit --trust --format --color --max-decompressed --help --version"
+            opts="-h -V --data --python --rows --tolerance --timeout --memory-limit --trust --repeat --format --color --max-decompressed --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -558,6 +562,10 @@ _artifact() {
                     return 0
                     ;;
                 --memory-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repeat)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -91,6 +91,7 @@ complete -c artifact -n "__fish_artifact_using_subcommand patch" -l rows -d 'Use
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l tolerance -d 'Accept float differences up to T (absolute or relative); labels must still match' -r
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l timeout -d 'Kill a child (with its whole process tree) after this many seconds' -r
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l memory-limit -d 'Address-space limit for each child ("8 GiB")' -r
+complete -c artifact -n "__fish_artifact_using_subcommand patch" -l repeat -d 'Runs of the unpinned runtime profile per artifact: memory, processes, threads and seconds are reported as the median, with the spread (min-max) beside it' -r
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l format -d 'Output format of the report' -r -f -a "human\t'Tables and trees for people'
 json\t'Machine-readable JSON (see docs/json.md for the schema)'"
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
@@ -112,6 +113,7 @@ complete -c artifact -n "__fish_artifact_using_subcommand verify" -l rows -d 'Us
 complete -c artifact -n "__fish_artifact_using_subcommand verify" -l tolerance -d 'Accept float differences up to T (absolute or relative); labels must still match' -r
 complete -c artifact -n "__fish_artifact_using_subcommand verify" -l timeout -d 'Kill a child (with its whole process tree) after this many seconds' -r
 complete -c artifact -n "__fish_artifact_using_subcommand verify" -l memory-limit -d 'Address-space limit for each child ("8 GiB")' -r
+complete -c artifact -n "__fish_artifact_using_subcommand verify" -l repeat -d 'Runs of the unpinned runtime profile per artifact: memory, processes, threads and seconds are reported as the median, with the spread (min-max) beside it' -r
 complete -c artifact -n "__fish_artifact_using_subcommand verify" -l format -d 'Output format' -r -f -a "human\t'Tables and trees for people'
 json\t'Machine-readable JSON (see docs/json.md for the schema)'"
 complete -c artifact -n "__fish_artifact_using_subcommand verify" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'

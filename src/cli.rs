@@ -338,6 +338,11 @@ pub struct VerifyOptions {
     /// Run artifacts even when the static scan has security findings.
     #[arg(long)]
     pub trust: bool,
+
+    /// Runs of the unpinned runtime profile per artifact: memory, processes, threads and
+    /// seconds are reported as the median, with the spread (min-max) beside it.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub repeat: u32,
 }
 
 #[derive(Debug, Args)]

@@ -239,7 +239,11 @@ fn repeated_fitted_clones_are_one_line_unless_all() {
         text.contains("└─ estimator: 30 x DecisionTreeClassifier (fitted)  [estimators_[0..29]]"),
         "{text}"
     );
-    assert_eq!(text.matches("DecisionTreeClassifier (").count(), 2, "{text}");
+    assert_eq!(
+        text.matches("DecisionTreeClassifier (").count(),
+        2,
+        "{text}"
+    );
     let out = common::run(&["inspect", "--all", forest.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.matches("DecisionTreeClassifier (fitted)").count(), 30);

@@ -29,6 +29,10 @@ fn verify(a: &Path, b: &Path, data: &str, extra: &[&str]) -> (Output, Option<Val
         "json",
     ];
     args.extend_from_slice(extra);
+    // One runtime run unless a test is about the repeats: CI time.
+    if !extra.contains(&"--repeat") {
+        args.extend_from_slice(&["--repeat", "1"]);
+    }
     let out = run(&args);
     let doc = serde_json::from_slice(&out.stdout).ok();
     (out, doc)
@@ -75,7 +79,7 @@ fn the_credit_model_repair_verifies_and_its_worker_processes_are_gone() {
         &common::fixture("credit_ct_xgb.joblib"),
         &fixed,
         "fixtures/data/credit_sample.csv",
-        &[],
+        &["--repeat", "2"],
     );
     assert_eq!(
         out.status.code(),
@@ -86,6 +90,19 @@ fn the_credit_model_repair_verifies_and_its_worker_processes_are_gone() {
     let doc = doc.unwrap();
     assert_eq!(doc["verdict"], "identical");
     let (before, after) = (&doc["artifacts"][0], &doc["artifacts"][1]);
+    // --repeat runs the runtime profile that many times; the fields are medians.
+    for side in [before, after] {
+        assert_eq!(side["runtime_runs"].as_array().unwrap().len(), 2, "{side}");
+        let spread = &side["methods"]["predict"]["seconds_spread"];
+        assert!(spread["min"].as_f64().unwrap() <= spread["median"].as_f64().unwrap());
+        assert!(spread["median"].as_f64().unwrap() <= spread["max"].as_f64().unwrap());
+    }
+    // Counted where Python starts them: every loky worker of ColumnTransformer(n_jobs=14)
+    // however briefly it lives, and none after the repair.
+    for run in before["runtime_runs"].as_array().unwrap() {
+        assert!(run["processes_started"].as_u64().unwrap() >= 2, "{run}");
+    }
+    assert_eq!(after["processes_started"], 0, "{after}");
     for field in [
         "path",
         "load_seconds",

@@ -13,7 +13,7 @@ use crate::cli::{Format, VerifyArgs, VerifyOptions};
 use crate::commands::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::config::parse_size;
 use crate::report::human_bytes;
-use crate::verify::{self, Profile, Report, Verdict};
+use crate::verify::{self, Profile, Report, RuntimeRun, Spread, Verdict};
 
 pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     verify_and_report(&args.original, &args.candidate, &args.options, args.format)
@@ -46,6 +46,7 @@ pub fn verify_and_report(
                 .map_err(|e| anyhow!("--memory-limit: {e}"))?,
         },
         trust: o.trust,
+        repeat: o.repeat as usize,
     };
     let report = match verify::verify(original, candidate, &options) {
         Ok(r) => r,
@@ -69,20 +70,40 @@ pub fn verify_and_report(
     })
 }
 
+fn spread_json(s: Option<Spread>) -> serde_json::Value {
+    s.map_or(
+        serde_json::Value::Null,
+        |s| json!({"median": s.median, "min": s.min, "max": s.max}),
+    )
+}
+
 fn profile_json(p: &Profile) -> serde_json::Value {
-    let runtime = p.runtime.as_ref();
+    let median = |f: &dyn Fn(&RuntimeRun) -> Option<f64>| {
+        p.runtime_spread(f).map(|s| s.median.round() as u64)
+    };
     json!({
         "path": p.path,
         "class": p.class,
         "load_seconds": p.load_seconds,
-        "peak_rss_bytes": runtime.map(|r| r.peak_rss),
-        "max_child_processes": runtime.map(|r| r.max_children),
-        "max_threads": runtime.map(|r| r.max_threads),
+        // Medians over the runtime runs; every run is under "runtime_runs".
+        "peak_rss_bytes": median(&|r| Some(r.run.peak_rss as f64)),
+        "max_child_processes": median(&|r| Some(r.run.max_children as f64)),
+        "processes_started": median(&|r| r.processes_started.map(|n| n as f64)),
+        "max_threads": median(&|r| Some(r.run.max_threads as f64)),
+        "runtime_runs": p.runtime.iter().map(|r| json!({
+            "peak_rss_bytes": r.run.peak_rss,
+            "max_child_processes": r.run.max_children,
+            "processes_started": r.processes_started,
+            "max_threads": r.run.max_threads,
+            "wall_seconds": r.run.wall.as_secs_f64(),
+            "load_seconds": r.load_seconds,
+        })).collect::<Vec<_>>(),
         "failure": p.failure,
         "stderr_tail": if p.failure.is_some() { Some(&p.equivalence.stderr_tail) } else { None },
         "methods": p.methods.iter().map(|(name, m)| (name.clone(), json!({
             "sha256": m.sha256,
-            "seconds": m.seconds,
+            "seconds": Spread::of(m.seconds.iter().copied()).map(|s| s.median),
+            "seconds_spread": spread_json(Spread::of(m.seconds.iter().copied())),
             "error": m.error,
         }))).collect::<serde_json::Map<_, _>>(),
     })
@@ -121,8 +142,8 @@ fn human(r: &Report) -> String {
             out.push_str(&format!("{}: could not be verified: {why}\n", p.path));
             let tail = p
                 .runtime
-                .as_ref()
-                .map_or(&p.equivalence.stderr_tail, |rt| &rt.stderr_tail);
+                .last()
+                .map_or(&p.equivalence.stderr_tail, |rt| &rt.run.stderr_tail);
             for line in tail
                 .lines()
                 .rev()
@@ -176,37 +197,75 @@ fn human(r: &Report) -> String {
     let cell = |p: &Profile, f: &dyn Fn(&Profile) -> Option<String>| {
         Cell::new(f(p).unwrap_or_else(|| "-".into())).set_alignment(CellAlignment::Right)
     };
-    type Measure = fn(&Profile) -> Option<String>;
-    let rows: [(&str, Measure); 4] = [
-        ("load", |p| p.load_seconds.map(|s| format!("{s:.3} s"))),
-        ("peak RSS (process tree)", |p| {
-            p.runtime.as_ref().map(|r| human_bytes(r.peak_rss))
-        }),
-        ("most child processes", |p| {
-            p.runtime.as_ref().map(|r| r.max_children.to_string())
-        }),
-        ("most threads", |p| {
-            p.runtime.as_ref().map(|r| r.max_threads.to_string())
-        }),
+    // The median, and the range when the runs disagree.
+    let shown = |s: Option<Spread>, f: &dyn Fn(f64) -> String| {
+        s.map(|s| {
+            let (lo, hi) = (f(s.min), f(s.max));
+            if lo == hi {
+                f(s.median)
+            } else {
+                format!("{} ({lo}-{hi})", f(s.median))
+            }
+        })
+    };
+    let bytes = |x: f64| human_bytes(x as u64);
+    let count = |x: f64| format!("{}", x.round() as u64);
+    let secs = |x: f64| format!("{x:.3} s");
+    type Measure<'a> = Box<dyn Fn(&Profile) -> Option<String> + 'a>;
+    let rows: Vec<(&str, Measure)> = vec![
+        ("load", Box::new(|p| p.load_seconds.map(secs))),
+        (
+            "peak RSS (process tree)",
+            Box::new(|p| shown(p.runtime_spread(|r| Some(r.run.peak_rss as f64)), &bytes)),
+        ),
+        (
+            "child processes started",
+            Box::new(|p| {
+                shown(
+                    p.runtime_spread(|r| r.processes_started.map(|n| n as f64)),
+                    &count,
+                )
+            }),
+        ),
+        (
+            "most child processes at once",
+            Box::new(|p| {
+                shown(
+                    p.runtime_spread(|r| Some(r.run.max_children as f64)),
+                    &count,
+                )
+            }),
+        ),
+        (
+            "most threads",
+            Box::new(|p| shown(p.runtime_spread(|r| Some(r.run.max_threads as f64)), &count)),
+        ),
     ];
-    for (label, f) in rows {
+    for (label, f) in &rows {
         runtime.add_row(vec![
             Cell::new(label),
-            cell(&r.original, &f),
-            cell(&r.candidate, &f),
+            cell(&r.original, f.as_ref()),
+            cell(&r.candidate, f.as_ref()),
         ]);
     }
     for name in r.original.methods.keys() {
-        let secs = |p: &Profile| {
+        let time = |p: &Profile| {
             p.methods
                 .get(name)
-                .and_then(|m| m.seconds)
-                .map(|s| format!("{s:.3} s"))
+                .and_then(|m| shown(Spread::of(m.seconds.iter().copied()), &secs))
         };
         runtime.add_row(vec![
             Cell::new(name),
-            cell(&r.original, &secs),
-            cell(&r.candidate, &secs),
+            cell(&r.original, &time),
+            cell(&r.candidate, &time),
+        ]);
+    }
+    let runs = r.original.runtime.len().max(r.candidate.runtime.len());
+    if runs > 1 {
+        runtime.add_row(vec![
+            Cell::new(format!("(median of {runs} runs; range in brackets)")),
+            Cell::new(""),
+            Cell::new(""),
         ]);
     }
     out.push_str(&format!("{runtime}\n\n"));

@@ -34,6 +34,8 @@ pub struct Options {
     pub tolerance: Option<f64>,
     pub limits: Limits,
     pub trust: bool,
+    /// Runs of the runtime profile (the median is reported).
+    pub repeat: usize,
 }
 
 /// Why verification did not get to compare outputs.
@@ -53,9 +55,9 @@ pub enum Refusal {
 #[derive(Debug)]
 pub struct Profile {
     pub path: String,
-    /// The pinned run (outputs) and the unpinned run (runtime), when they ran.
+    /// The pinned run (outputs) and the unpinned runs (runtime), when they ran.
     pub equivalence: Run,
-    pub runtime: Option<Run>,
+    pub runtime: Vec<RuntimeRun>,
     pub load_seconds: Option<f64>,
     pub class: Option<String>,
     /// Per method: output hash (pinned run) and seconds (unpinned run).
@@ -67,8 +69,56 @@ pub struct Profile {
 #[derive(Debug, Default)]
 pub struct MethodResult {
     pub sha256: Option<String>,
-    pub seconds: Option<f64>,
+    /// Seconds in each runtime run.
+    pub seconds: Vec<f64>,
     pub error: Option<String>,
+}
+
+/// One unpinned run: what the process tree did, watched from outside, and what the
+/// harness counted from inside.
+#[derive(Debug)]
+pub struct RuntimeRun {
+    pub run: Run,
+    /// Processes the model started, counted where Python creates them (`os.fork`,
+    /// `_posixsubprocess.fork_exec` under loky, multiprocessing and subprocess,
+    /// `os.posix_spawn`): exact for them, however short-lived, unlike /proc samples.
+    pub processes_started: Option<u64>,
+    pub load_seconds: Option<f64>,
+}
+
+/// The median and the range of some measurements.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    pub fn of(values: impl IntoIterator<Item = f64>) -> Option<Spread> {
+        let mut v: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        let median = if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        };
+        Some(Spread {
+            median,
+            min: v[0],
+            max: v[n - 1],
+        })
+    }
+}
+
+impl Profile {
+    pub fn runtime_spread(&self, f: impl Fn(&RuntimeRun) -> Option<f64>) -> Option<Spread> {
+        Spread::of(self.runtime.iter().filter_map(f))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,21 +296,47 @@ pub fn verify(original: &Path, candidate: &Path, options: &Options) -> anyhow::R
         let mut profile = Profile {
             path: path.display().to_string(),
             equivalence,
-            runtime: None,
+            runtime: Vec::new(),
             load_seconds: None,
             class: None,
             methods: BTreeMap::new(),
             failure: None,
         };
         profile.failure = failure(&profile.equivalence);
-        if profile.failure.is_none() {
-            let runtime = child::run(&python, &args("runtime"), options.limits)?;
-            if let Some(why) = failure(&runtime) {
-                profile.failure = Some(format!("in the unpinned run: {why}"));
-            }
-            profile.runtime = Some(runtime);
-        }
         collect(&mut profile, &dir)?;
+        // Runtime figures vary between runs of the same bytes (a loky worker that starts
+        // late, a page cache): several runs, and the median.
+        for n in 0..options.repeat.max(1) {
+            if profile.failure.is_some() {
+                break;
+            }
+            let _ = std::fs::remove_file(dir.join("runtime").join("result.json"));
+            let run = child::run(&python, &args("runtime"), options.limits)?;
+            if let Some(why) = failure(&run) {
+                profile.failure = Some(format!("in unpinned run {}: {why}", n + 1));
+            }
+            let result = read_result(&dir, "runtime");
+            if let Some(methods) = result.as_ref().and_then(|r| r["methods"].as_object()) {
+                for (name, m) in methods {
+                    if let Some(secs) = m["seconds"].as_f64() {
+                        profile
+                            .methods
+                            .entry(name.clone())
+                            .or_default()
+                            .seconds
+                            .push(secs);
+                    }
+                }
+            }
+            profile.runtime.push(RuntimeRun {
+                run,
+                processes_started: result
+                    .as_ref()
+                    .and_then(|r| r["processes_started"].as_u64()),
+                load_seconds: result.as_ref().and_then(|r| r["load_seconds"].as_f64()),
+            });
+        }
+        profile.load_seconds = profile.runtime_spread(|r| r.load_seconds).map(|s| s.median);
         profiles.push(profile);
     }
     let candidate_profile = profiles.pop().ok_or_else(|| anyhow!("no profile"))?;
@@ -395,13 +471,14 @@ fn failure(run: &Run) -> Option<String> {
     }
 }
 
-/// Reads the harness's result files and hashes the outputs.
+fn read_result(dir: &Path, mode: &str) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(dir.join(mode).join("result.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Reads the pinned run's result file and hashes the outputs.
 fn collect(profile: &mut Profile, dir: &Path) -> anyhow::Result<()> {
-    let read = |mode: &str| -> Option<serde_json::Value> {
-        let text = std::fs::read_to_string(dir.join(mode).join("result.json")).ok()?;
-        serde_json::from_str(&text).ok()
-    };
-    if let Some(eq) = read("equivalence") {
+    if let Some(eq) = read_result(dir, "equivalence") {
         profile.class = eq["class"].as_str().map(String::from);
         if let Some(methods) = eq["methods"].as_object() {
             for (name, m) in methods {
@@ -412,14 +489,6 @@ fn collect(profile: &mut Profile, dir: &Path) -> anyhow::Result<()> {
                     let array = npy::read(bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
                     entry.sha256 = Some(array.sha256());
                 }
-            }
-        }
-    }
-    if let Some(rt) = read("runtime") {
-        profile.load_seconds = rt["load_seconds"].as_f64();
-        if let Some(methods) = rt["methods"].as_object() {
-            for (name, m) in methods {
-                profile.methods.entry(name.clone()).or_default().seconds = m["seconds"].as_f64();
             }
         }
     }
