@@ -50,7 +50,8 @@ for f in bench/out/big_array.p5.pkl bench/out/forest400.p5.pkl bench/out/forest4
   row 1 "pickletools.genops" .venv/bin/python bench/genops.py "$f"
   row 1 "picklescan" .venv/bin/picklescan --path "$f"
   row 1 "modelscan" .venv/bin/modelscan -p "$f"
-  row 1 "fickling --check-safety" .venv/bin/fickling --check-safety "$f"
+  # fickling writes a report; by default into the working directory (the repository).
+  row 1 "fickling --check-safety" .venv/bin/fickling --check-safety --json-output bench/out/fickling.json "$f"
 done
 
 table "check: 500 small artifacts (bench/out/small)"
