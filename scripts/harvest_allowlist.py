@@ -130,9 +130,9 @@ def extra_models():
     df["cat"] = np.where(y > 0, "p", "q")
     ct = ColumnTransformer([("num", StandardScaler(), ["a", "b", "c", "d"]), ("cat", OneHotEncoder(), ["cat"])])
     out = [
-        ("catboost", catboost.CatBoostClassifier(iterations=3, depth=2, thread_count=2, verbose=0).fit(X, y)),
-        ("catboost_regressor", catboost.CatBoostRegressor(iterations=3, depth=2, verbose=0).fit(X, y)),
-        ("catboost_pipeline", Pipeline([("ct", ct), ("cb", catboost.CatBoostClassifier(iterations=3, verbose=0))]).fit(df, y)),
+        ("catboost", catboost.CatBoostClassifier(iterations=3, depth=2, thread_count=2, verbose=0, allow_writing_files=False).fit(X, y)),
+        ("catboost_regressor", catboost.CatBoostRegressor(iterations=3, depth=2, verbose=0, allow_writing_files=False).fit(X, y)),
+        ("catboost_pipeline", Pipeline([("ct", ct), ("cb", catboost.CatBoostClassifier(iterations=3, verbose=0, allow_writing_files=False))]).fit(df, y)),
         ("xgb_pipeline", Pipeline([("ct", ct), ("xgb", xgboost.XGBClassifier(n_estimators=3, n_jobs=2))]).fit(df, y)),
         ("xgb_regressor", xgboost.XGBRegressor(n_estimators=3).fit(X, y)),
         ("xgb_ranker", xgboost.XGBRFClassifier(n_estimators=3).fit(X, y)),

@@ -268,6 +268,12 @@ fn patch_one(args: &PatchArgs, file: &Path, quiet: bool) -> anyhow::Result<Outco
         && !args.in_place
         && !args.force
     {
+        if quiet {
+            bail!(
+                "{} exists (use --force to overwrite it, or --in-place)",
+                target.display()
+            );
+        }
         bail!(
             "{} exists (use --force to overwrite it, or -o to choose another name)",
             target.display()
