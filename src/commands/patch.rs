@@ -284,27 +284,15 @@ fn patch_one(args: &PatchArgs, file: &Path, quiet: bool) -> anyhow::Result<Outco
     } else {
         target.as_path()
     });
-    if quiet {
-        // Part of a run over several: the summary reports.
-    } else if to_stdout {
-        // Standard output carries the artifact's bytes alone.
-        report(
-            args,
-            file,
-            &edits,
-            &skipped,
-            shown,
-            &mut std::io::stderr().lock(),
-        )?;
-    } else {
-        report(
-            args,
-            file,
-            &edits,
-            &skipped,
-            shown,
-            &mut std::io::stdout().lock(),
-        )?;
+    // Part of a run over several, the summary reports; with -o -, standard output carries
+    // the artifact's bytes alone.
+    if !quiet {
+        let mut sink: Box<dyn Write> = if to_stdout {
+            Box::new(std::io::stderr().lock())
+        } else {
+            Box::new(std::io::stdout().lock())
+        };
+        report(args, file, &edits, &skipped, shown, &mut *sink)?;
     }
     let outcome = |exit: u8, written: Option<PathBuf>| Outcome {
         exit,

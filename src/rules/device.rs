@@ -1,6 +1,6 @@
 //! DEV: device settings left over from training on a GPU.
 
-use super::{Finding, Fix, Rule, Severity};
+use super::{Finding, Rule, Severity};
 use crate::inspection::Inspection;
 use crate::model::{Location, SettingValue};
 
@@ -58,23 +58,11 @@ pub fn check(inspection: &Inspection, findings: &mut Vec<Finding>) {
             continue;
         };
         let class = view.estimators[s.estimator].class_name();
-        findings.push(Finding {
-            sklearn_path: Some(s.sklearn_path.clone()),
-            raw_path: Some(s.raw_path.clone()),
-            class: Some(s.class.clone()),
-            offset: Some(s.offset),
-            fix: Some(Fix {
-                path: s.sklearn_path.clone(),
-                value: cpu.clone(),
-            }),
-            ..Finding::new(
-                &DEV001,
-                format!(
-                    "{}={} on {class}: a GPU setting left from training; the CPU value is {cpu}",
-                    s.sklearn_path, s.value
-                ),
-            )
-        });
+        let message = format!(
+            "{}={} on {class}: a GPU setting left from training; the CPU value is {cpu}",
+            s.sklearn_path, s.value
+        );
+        findings.push(Finding::on_setting(&DEV001, s, message, Some(cpu)));
     }
 }
 

@@ -102,6 +102,27 @@ impl Finding {
         }
     }
 
+    /// A finding about one setting: its paths, class and offset, and the value that fixes
+    /// it, if there is one.
+    fn on_setting(
+        rule: &Rule,
+        s: &crate::model::Setting,
+        message: String,
+        fix: Option<SettingValue>,
+    ) -> Self {
+        Finding {
+            sklearn_path: Some(s.sklearn_path.clone()),
+            raw_path: Some(s.raw_path.clone()),
+            class: Some(s.class.clone()),
+            offset: Some(s.offset),
+            fix: fix.map(|value| Fix {
+                path: s.sklearn_path.clone(),
+                value,
+            }),
+            ..Finding::new(rule, message)
+        }
+    }
+
     fn at(mut self, offset: u64) -> Self {
         self.offset = Some(offset);
         self

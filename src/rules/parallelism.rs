@@ -5,9 +5,9 @@
 //! threads on a forest, and nothing at all on a GridSearchCV (whose fitted
 //! `best_estimator_` is judged on its own).
 
-use super::{Finding, Fix, Rule, Severity};
+use super::{Finding, Rule, Severity};
 use crate::inspection::Inspection;
-use crate::model::{Location, Setting, SettingValue};
+use crate::model::{Location, SettingValue};
 
 pub const PAR001: Rule = Rule {
     code: "PAR001",
@@ -174,20 +174,6 @@ fn describe(n: i64, what: &str) -> String {
     }
 }
 
-fn finding(rule: &Rule, s: &Setting, message: String, fix: Option<SettingValue>) -> Finding {
-    Finding {
-        sklearn_path: Some(s.sklearn_path.clone()),
-        raw_path: Some(s.raw_path.clone()),
-        class: Some(s.class.clone()),
-        offset: Some(s.offset),
-        fix: fix.map(|value| Fix {
-            path: s.sklearn_path.clone(),
-            value,
-        }),
-        ..Finding::new(rule, message)
-    }
-}
-
 pub fn check(inspection: &Inspection, findings: &mut Vec<Finding>) {
     let view = &inspection.view;
     for s in &view.settings {
@@ -197,7 +183,7 @@ pub fn check(inspection: &Inspection, findings: &mut Vec<Finding>) {
         let shown = format!("{}={}", s.sklearn_path, s.value);
         if est.template {
             if s.name == "n_jobs" && parallel(&s.value).is_some() {
-                findings.push(finding(
+                findings.push(Finding::on_setting(
                     &PAR004,
                     s,
                     format!("{shown} on {class}: an unfitted template; its fitted copy is what runs, this only matters on refit"),
@@ -212,7 +198,7 @@ pub fn check(inspection: &Inspection, findings: &mut Vec<Finding>) {
                 Location::Attribute | Location::ParamsDict,
             ) if module.starts_with("lightgbm.") => {
                 if let Some(n) = parallel(&s.value) {
-                    findings.push(finding(
+                    findings.push(Finding::on_setting(
                         &PAR003,
                         s,
                         format!(
@@ -225,7 +211,7 @@ pub fn check(inspection: &Inspection, findings: &mut Vec<Finding>) {
             }
             ("nthread" | "n_jobs", Location::XgboostConfig) => {
                 if let Some(n) = parallel(&s.value) {
-                    findings.push(finding(
+                    findings.push(Finding::on_setting(
                         &PAR003,
                         s,
                         format!(
@@ -239,7 +225,7 @@ pub fn check(inspection: &Inspection, findings: &mut Vec<Finding>) {
             ("n_jobs", Location::Attribute)
                 if module.starts_with("xgboost.") && parallel(&s.value).is_some() =>
             {
-                findings.push(finding(
+                findings.push(Finding::on_setting(
                     &PAR004,
                     s,
                     format!("{shown} on {class}: the wrapper attribute; predict uses it only for inputs in-place prediction refuses (COO, CSC) and apply always, capped at the host's cores; the booster's nthread governs the rest"),
@@ -250,7 +236,7 @@ pub fn check(inspection: &Inspection, findings: &mut Vec<Finding>) {
                 if let SettingValue::Int(n) = s.value
                     && n > 1
                 {
-                    findings.push(finding(
+                    findings.push(Finding::on_setting(
                         &PAR003,
                         s,
                         format!("{shown} on {class}: the training host's core count; predict starts {n} OpenMP threads whatever the server has"),
@@ -259,7 +245,7 @@ pub fn check(inspection: &Inspection, findings: &mut Vec<Finding>) {
                 }
             }
             ("thread_count", _) if parallel(&s.value).is_some() => {
-                findings.push(finding(
+                findings.push(Finding::on_setting(
                     &PAR004,
                     s,
                     format!(
@@ -272,7 +258,7 @@ pub fn check(inspection: &Inspection, findings: &mut Vec<Finding>) {
                 if !matches!(&s.value, SettingValue::Str(v) if v == "2*n_jobs")
                     && s.value != SettingValue::None =>
             {
-                findings.push(finding(
+                findings.push(Finding::on_setting(
                     &PAR004,
                     s,
                     format!("{shown} on {class}: used by fit only"),
@@ -289,7 +275,7 @@ pub fn check(inspection: &Inspection, findings: &mut Vec<Finding>) {
                     } else {
                         "predict/transform"
                     };
-                    findings.push(finding(
+                    findings.push(Finding::on_setting(
                         &PAR001,
                         s,
                         format!(
@@ -299,7 +285,7 @@ pub fn check(inspection: &Inspection, findings: &mut Vec<Finding>) {
                         Some(SettingValue::None),
                     ));
                 } else if THREAD_CLASSES.contains(&class) {
-                    findings.push(finding(
+                    findings.push(Finding::on_setting(
                         &PAR002,
                         s,
                         format!(
@@ -309,7 +295,7 @@ pub fn check(inspection: &Inspection, findings: &mut Vec<Finding>) {
                         Some(SettingValue::None),
                     ));
                 } else {
-                    findings.push(finding(
+                    findings.push(Finding::on_setting(
                         &PAR004,
                         s,
                         format!("{shown} on {class}: does nothing at predict; used on refit"),

@@ -44,20 +44,12 @@ pub fn check(inspection: &Inspection, findings: &mut Vec<Finding>) {
             continue;
         }
         let class = view.estimators[s.estimator].class_name();
-        findings.push(Finding {
-            sklearn_path: Some(s.sklearn_path.clone()),
-            raw_path: Some(s.raw_path.clone()),
-            class: Some(s.class.clone()),
-            offset: Some(s.offset),
-            ..Finding::new(
-                &CFG001,
-                format!(
-                    "{}={} on {class}: refused when the model loads or predicts; accepted: {}",
-                    s.sklearn_path,
-                    s.value,
-                    accepts.describe()
-                ),
-            )
-        });
+        let message = format!(
+            "{}={} on {class}: refused when the model loads or predicts; accepted: {}",
+            s.sklearn_path,
+            s.value,
+            accepts.describe()
+        );
+        findings.push(Finding::on_setting(&CFG001, s, message, None));
     }
 }
