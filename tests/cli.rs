@@ -216,22 +216,13 @@ fn inspect_ends_with_the_findings() {
 fn repeated_fitted_clones_are_one_line_unless_all() {
     let dir = tempfile::tempdir().unwrap();
     let forest = dir.path().join("forest.p4.pkl");
-    let made = std::process::Command::new(common::python())
-        .args([
-            "-c",
-            "import sys, pickle, numpy as np\n\
+    common::python_code(
+        "import sys, pickle, numpy as np\n\
              from sklearn.ensemble import RandomForestClassifier\n\
              X = np.random.RandomState(0).normal(size=(100, 3)); y = (X[:, 0] > 0).astype(int)\n\
              m = RandomForestClassifier(n_estimators=30, max_depth=3, random_state=0).fit(X, y)\n\
              pickle.dump(m, open(sys.argv[1], 'wb'), protocol=4)\n",
-        ])
-        .arg(&forest)
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
+        &[&forest],
     );
     let out = common::run(&["inspect", forest.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&out.stdout);

@@ -573,23 +573,13 @@ fn fix_rewrites_boosters_spelled_as_text_in_protocols_0_to_2() {
     let dir = tempfile::tempdir().unwrap();
     // Protocols 0-2 spell XGBoost's handle as `_codecs.encode(text, 'latin1')` and
     // protocol 0 escapes LightGBM's model text: both are decoded, edited, spelled again.
-    let made = std::process::Command::new(common::python())
-        .args([
-            "-c",
-            "import joblib, pickle, sys\n\
+    common::python_code(
+        "import joblib, pickle, sys\n\
              for name in ('credit_ct_xgb', 'lgbm'):\n\
              \x20   m = joblib.load(f'{sys.argv[1]}/{name}.joblib')\n\
              \x20   for p in (0, 1, 2):\n\
              \x20       pickle.dump(m, open(f'{sys.argv[2]}/{name}.p{p}.pkl', 'wb'), protocol=p)\n",
-        ])
-        .arg(common::root().join("fixtures/artifacts"))
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
+        &[&common::root().join("fixtures/artifacts"), dir.path()],
     );
     for name in ["credit_ct_xgb", "lgbm"] {
         for p in 0..=2 {
@@ -631,22 +621,13 @@ fn a_signal_during_the_write_leaves_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("big.joblib.gz");
     // 40 MB of random array bytes, gzip: re-encoding takes long enough to be interrupted.
-    let made = std::process::Command::new(common::python())
-        .args([
-            "-c",
-            "import os, sys, joblib, numpy as np\n\
+    common::python_code(
+        "import os, sys, joblib, numpy as np\n\
              from sklearn.ensemble import RandomForestClassifier\n\
              m = RandomForestClassifier(n_jobs=14)\n\
              m.payload_ = np.frombuffer(os.urandom(40_000_000), np.uint8)\n\
              joblib.dump(m, sys.argv[1], compress=('gzip', 1))\n",
-        ])
-        .arg(&input)
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
+        &[&input],
     );
     for named in [false, true] {
         let out = dir.path().join("out.joblib.gz");
@@ -788,24 +769,15 @@ fn diffing_a_forest_and_its_patched_copy_lists_the_one_setting() {
     let dir = tempfile::tempdir().unwrap();
     // Each tree pickles its arrays inside `Tree(...)`'s constructor arguments: they must
     // be matched by where they are, not by offsets the edit moved.
-    let made = std::process::Command::new(common::python())
-        .args([
-            "-c",
-            "import sys, pickle, joblib, numpy as np\n\
+    common::python_code(
+        "import sys, pickle, joblib, numpy as np\n\
              from sklearn.ensemble import RandomForestClassifier\n\
              X = np.random.RandomState(0).normal(size=(200, 4)); y = (X[:, 0] > 0).astype(int)\n\
              m = RandomForestClassifier(n_estimators=30, max_depth=4, n_jobs=4, random_state=0).fit(X, y)\n\
              pickle.dump(m, open(sys.argv[1] + '/forest.p4.pkl', 'wb'), protocol=4)\n\
              pickle.dump(m, open(sys.argv[1] + '/forest.p2.pkl', 'wb'), protocol=2)\n\
              joblib.dump(m, sys.argv[1] + '/forest.joblib')\n",
-        ])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
+        &[dir.path()],
     );
     for file in ["forest.p4.pkl", "forest.p2.pkl", "forest.joblib"] {
         let input = dir.path().join(file);

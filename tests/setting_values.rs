@@ -107,18 +107,12 @@ fn a_booster_count_given_as_a_number_is_written_as_its_text() {
 #[test]
 fn check_flags_exactly_the_values_cpython_refuses() {
     let dir = tempfile::tempdir().unwrap();
-    let made = std::process::Command::new(common::python())
-        .arg(common::root().join("tests/oracle/invalid_values.py"))
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
+    let made = common::python_script(
+        &common::root().join("tests/oracle/invalid_values.py"),
+        &[dir.path()],
     );
     let mut broken = 0;
-    for line in String::from_utf8_lossy(&made.stdout).lines() {
+    for line in made.lines() {
         let case: serde_json::Value = serde_json::from_str(line).unwrap();
         let file = dir.path().join(case["file"].as_str().unwrap());
         let o = run_in(

@@ -27,6 +27,34 @@ pub fn python() -> PathBuf {
     venv
 }
 
+/// Runs `python -c CODE ARGS...`, which must succeed (the artifacts a test builds at test
+/// time); returns its standard output.
+pub fn python_code(code: &str, args: &[&Path]) -> String {
+    python_ok(
+        &[std::ffi::OsStr::new("-c"), std::ffi::OsStr::new(code)],
+        args,
+    )
+}
+
+/// Runs `python SCRIPT ARGS...`, which must succeed; returns its standard output.
+pub fn python_script(script: &Path, args: &[&Path]) -> String {
+    python_ok(&[script.as_os_str()], args)
+}
+
+fn python_ok(head: &[&std::ffi::OsStr], args: &[&Path]) -> String {
+    let out = Command::new(python())
+        .args(head)
+        .args(args)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "python {head:?} {args:?}:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// The binary, with no terminal width from the environment: output is as when piped.
 pub fn artifact() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_artifact"));
