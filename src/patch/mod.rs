@@ -630,7 +630,10 @@ fn text_blob_splice(
     let bytes = if op.code == Opcode::Unicode {
         encode::unicode_line(&text)
     } else {
-        let mut out = encode::length_header(data[op_offset as usize], text.len() as u64);
+        let opcode = *data
+            .get(op_offset as usize)
+            .ok_or_else(|| err("the booster's text opcode is past the end".into()))?;
+        let mut out = encode::length_header(opcode, text.len() as u64);
         out.extend_from_slice(text.as_bytes());
         out
     };

@@ -38,8 +38,8 @@ impl Staged {
             .suffix(".tmp")
             .tempfile_in(dir)?;
         let (file, path) = tmp.into_parts();
-        let guard = remove_on_signal(&path);
-        std::mem::forget(guard);
+        // Cleared by persist() or drop, which then own the file's fate.
+        publish_pending(&path);
         Ok(Staged {
             file,
             dir: dir.to_path_buf(),
@@ -171,6 +171,12 @@ static PENDING: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
 
 /// Removes `path` if SIGINT, SIGTERM or SIGHUP arrives before the guard is dropped.
 pub fn remove_on_signal(path: &Path) -> PendingGuard {
+    publish_pending(path);
+    PendingGuard(())
+}
+
+/// Makes `path` the file a signal removes, installing the handlers on first use.
+fn publish_pending(path: &Path) {
     use std::os::unix::ffi::OsStrExt;
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
@@ -186,7 +192,6 @@ pub fn remove_on_signal(path: &Path) -> PendingGuard {
         let old = PENDING.swap(c.into_raw(), Ordering::SeqCst);
         free(old);
     }
-    PendingGuard(())
 }
 
 /// Stops removing the pending file on a signal (it was renamed, or removed).
