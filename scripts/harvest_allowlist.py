@@ -11,10 +11,9 @@ The corpus: every scikit-learn estimator that fits on generic data (scripts/diff
 XGBoost, LightGBM, CatBoost, imbalanced-learn, pandas and numpy values of every common dtype,
 scipy sparse matrices and frozen distributions, cloudpickle's by-value functions and classes.
 
-Writes src/rules/data/allowlist.tsv. Needs the pinned environment plus the heavy libraries of
-fixtures/requirements-harvest.txt (catboost, imbalanced-learn), which CI does not install:
+Writes src/rules/data/allowlist.tsv. Needs the pinned environment of fixtures/requirements.txt
+(scripts/test.sh creates it in .venv):
 
-    .venv/bin/pip install -r fixtures/requirements-harvest.txt
     .venv/bin/python scripts/harvest_allowlist.py
 """
 

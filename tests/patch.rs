@@ -133,6 +133,56 @@ fn fix_resets_booster_threads_and_kmeans() {
 }
 
 #[test]
+fn catboost_and_imblearn_pipelines_are_repaired() {
+    let dir = tempfile::tempdir().unwrap();
+    // CatBoost ignores the stored thread_count at predict (scripts/measure_predict_parallelism.py),
+    // so --fix leaves it; an explicit --set rewrites it inside the flat params dict.
+    for (file, args, keys) in [
+        (
+            "catboost_pipeline.joblib",
+            vec!["--set", "catboost__thread_count=1"],
+            vec!["thread_count=1"],
+        ),
+        ("imblearn_pipeline.joblib", vec!["--fix"], vec!["n_jobs"]),
+        ("imblearn_pipeline.p2.pkl", vec!["--fix"], vec!["n_jobs"]),
+    ] {
+        let out_path = dir.path().join(format!("fixed-{file}"));
+        let input = common::fixture(file).display().to_string();
+        let mut argv = vec!["patch", input.as_str()];
+        argv.extend(&args);
+        argv.extend(["-o", out_path.to_str().unwrap()]);
+        let out = run_in(&common::root(), &argv);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        oracle(&common::fixture(file), &out_path, &keys);
+    }
+    // Nothing the gate would stop is left in the repaired imblearn pipeline.
+    let fixed = dir.path().join("fixed-imblearn_pipeline.joblib");
+    let out = run_in(
+        &common::root(),
+        &[
+            "check",
+            "--isolated",
+            "--select",
+            "PAR",
+            "--fail-on",
+            "info",
+            fixed.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
 fn every_codec_is_written_back_with_its_own_magic() {
     let dir = tempfile::tempdir().unwrap();
     for ext in ["z", "gz", "bz2", "xz", "lzma", "lz4"] {

@@ -1,7 +1,8 @@
-"""CPython as the oracle for `artifact patch`: usage `patched.py ORIGINAL PATCHED KEY...`.
+"""CPython as the oracle for `artifact patch`: usage `patched.py ORIGINAL PATCHED KEY[=JSON]...`.
 
 Loads both artifacts (our own fixtures: trusted), then checks that
-- every estimator attribute named KEY (fitted clones included) is None in the patched one,
+- every estimator attribute or parameter named KEY (fitted clones included) is None in the
+  patched one, or the JSON value given after `=`,
 - every other plain parameter (get_params, deep) is unchanged,
 - every prediction method gives identical output, with parallelism pinned to one worker
   (a forest's n_jobs>1 output is not even reproducible run to run otherwise).
@@ -71,19 +72,26 @@ def outputs(model, X):
 def main():
     original_path, patched_path, *keys = sys.argv[1:]
     booster = "--booster" in keys
-    keys = [k for k in keys if not k.startswith("--")]
+    # KEY alone expects None; KEY=JSON expects that value.
+    wanted = {}
+    for k in keys:
+        if not k.startswith("--"):
+            name, _, value = k.partition("=")
+            wanted[name] = json.loads(value) if value else None
     original, patched = joblib.load(original_path), joblib.load(patched_path)
     problems = []
     a, b = estimators(original), estimators(patched)
     if len(a) != len(b):
         problems.append(f"{len(a)} estimators before, {len(b)} after")
     for x, y in zip(a, b):
-        for key in keys:
-            if key in vars(y) and vars(y)[key] is not None:
-                problems.append(f"{type(y).__name__}.{key} = {vars(y)[key]!r}, not None")
         px, py = x.get_params(deep=False), y.get_params(deep=False)
+        for key, want in wanted.items():
+            # CatBoost keeps its parameters in _init_params, not as attributes.
+            where = vars(y) if key in vars(y) else py
+            if key in where and where[key] != want:
+                problems.append(f"{type(y).__name__}.{key} = {where[key]!r}, not {want!r}")
         for name, value in px.items():
-            if name in keys or not plain(value):
+            if name in wanted or not plain(value):
                 continue
             if py.get(name) != value and not (value != value and py.get(name) != py.get(name)):
                 problems.append(f"{type(y).__name__}.{name}: {value!r} became {py.get(name)!r}")
