@@ -6,6 +6,8 @@
   documents with a 1.3 M-term vocabulary: about 42 MB of small opcodes.
 - big_pipeline.joblib: a ColumnTransformer(n_jobs=14) pipeline holding a 2 GiB array, for patch.
 - forest400.p5.pkl and forest400.joblib: a 400-tree random forest (n_jobs=-1), ~470 MB.
+- forest400.zlib3.joblib, forest400.lz4.joblib, forest400.xz1.joblib: the same forest
+  compressed by joblib (compress=3, 'lz4', ('xz', 1)), for patch on a compressed file.
 - small/: 500 small artifacts (the committed fixtures, copied), for `check` on a folder.
 """
 
@@ -75,6 +77,13 @@ def forest(path):
     joblib.dump(model, path.replace(".p5.pkl", ".joblib"))
 
 
+def compressed_forest(path, compress):
+    import joblib
+
+    model = joblib.load(os.path.join(OUT, "forest400.joblib"))
+    joblib.dump(model, path, compress=compress)
+
+
 def small_folder(path):
     """500 small artifacts: the committed fixtures, copied over and over."""
     import shutil
@@ -95,6 +104,13 @@ def main():
         if not os.path.exists(path):
             print(f"building {path}", file=sys.stderr)
             make(path)
+        print(f"{name}: {os.path.getsize(path):,} bytes", file=sys.stderr)
+    for name, compress in [("forest400.zlib3.joblib", 3), ("forest400.lz4.joblib", "lz4"),
+                           ("forest400.xz1.joblib", ("xz", 1))]:
+        path = os.path.join(OUT, name)
+        if not os.path.exists(path):
+            print(f"building {path}", file=sys.stderr)
+            compressed_forest(path, compress)
         print(f"{name}: {os.path.getsize(path):,} bytes", file=sys.stderr)
     small = os.path.join(OUT, "small")
     if not os.path.exists(small):

@@ -884,3 +884,66 @@ fn diffing_a_forest_and_its_patched_copy_lists_the_one_setting() {
         assert!(text.ends_with("1 difference.\n"), "{file}: {text}");
     }
 }
+
+/// A compressed file comes back with the level (and stream options) its header records:
+/// the header bytes that carry them are the same in the input and the patched copy.
+#[test]
+fn compressed_files_keep_their_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, u32, std::ops::Range<usize>); 9] = [
+        ("zlib", 1, 1..2),
+        ("zlib", 9, 1..2),
+        ("gzip", 9, 8..9),
+        ("bz2", 1, 3..4),
+        ("bz2", 9, 3..4),
+        ("xz", 1, 16..17),
+        ("xz", 9, 16..17),
+        ("lzma", 2, 1..5),
+        ("lz4", 9, 4..6),
+    ];
+    let list: Vec<String> = cases
+        .iter()
+        .map(|(codec, level, _)| format!("('{codec}', {level})"))
+        .collect();
+    common::python_code(
+        &format!(
+            "import sys, joblib, numpy as np\n\
+             from sklearn.linear_model import LogisticRegression\n\
+             X = np.arange(40.0).reshape(20, 2); y = np.arange(20) % 2\n\
+             model = LogisticRegression(n_jobs=2).fit(X, y)\n\
+             for codec, level in [{}]:\n\
+             \x20   joblib.dump(model, f'{{sys.argv[1]}}/{{codec}}{{level}}.joblib', compress=(codec, level))\n",
+            list.join(", ")
+        ),
+        &[dir.path()],
+    );
+    for (codec, level, header) in cases {
+        let input = dir.path().join(format!("{codec}{level}.joblib"));
+        let output = dir.path().join(format!("{codec}{level}.fixed.joblib"));
+        let out = run_in(
+            dir.path(),
+            &[
+                "patch",
+                input.to_str().unwrap(),
+                "--set",
+                "n_jobs=null",
+                "-o",
+                output.to_str().unwrap(),
+            ],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{codec} {level}: {stderr}");
+        assert!(
+            stderr.contains(&format!("compressed with {codec}")),
+            "{codec} {level}: {stderr}"
+        );
+        let before = std::fs::read(&input).unwrap();
+        let after = std::fs::read(&output).unwrap();
+        assert_eq!(
+            before[header.clone()],
+            after[header],
+            "{codec} {level}: the header's level bytes"
+        );
+        oracle(&input, &output, &["n_jobs"]);
+    }
+}

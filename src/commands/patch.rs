@@ -345,6 +345,14 @@ fn patch_one(args: &PatchArgs, file: &Path, quiet: bool) -> anyhow::Result<Outco
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    let encoded = artifact
+        .encoding()
+        .map(|e| format!("; compressed with {e}"))
+        .unwrap_or_default();
+    // The read-back decodes a compressed output into a spill of its own: the input's
+    // spill is no longer needed, and its pages, freed now, serve the new one.
+    drop(graph);
+    drop(artifact);
     verify(&tmp.path(), &edits).with_context(|| {
         format!(
             "the patched file did not read back as planned; nothing was written to {}",
@@ -386,7 +394,7 @@ fn patch_one(args: &PatchArgs, file: &Path, quiet: bool) -> anyhow::Result<Outco
         .map_err(|e| anyhow!("cannot move the patched file to {}: {e}", target.display()))?;
     if args.format == Format::Human && !quiet {
         eprintln!(
-            "wrote {} ({} edit{})",
+            "wrote {} ({} edit{}{encoded})",
             target.display(),
             edits.len(),
             if edits.len() == 1 { "" } else { "s" }

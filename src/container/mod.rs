@@ -7,6 +7,7 @@
 //! mapped the same way; memory stays bounded by the decoder's window, not the artifact.
 
 mod codec;
+mod encoding;
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 use memmap2::Mmap;
 
 pub use codec::Codec;
+pub use encoding::{Encoder, Encoding, LevelEvidence};
 
 use crate::pickle::Opcode;
 
@@ -139,6 +141,30 @@ impl Artifact {
     /// bytes are [`Artifact::bytes`]).
     pub fn raw_bytes(&self) -> Option<&[u8]> {
         self.raw.as_deref()
+    }
+
+    /// How a compressed file was encoded, as its header tells (None for a raw pickle).
+    pub fn encoding(&self) -> Option<Encoding> {
+        let codec = self.container.codec()?;
+        Some(Encoding::detect(codec, self.raw.as_deref().unwrap_or(&[])))
+    }
+
+    /// Tells the kernel we are done with `[start, end)` of the decoded bytes, so a pass
+    /// over a large decoded stream does not keep every page it read mapped in our
+    /// memory. The bytes stay readable: a raw pickle's are the file, a compressed one's
+    /// live in the spill file, and a later read faults them back in.
+    pub fn release(&self, start: usize, end: usize) {
+        if end > start && end <= self.map.len() {
+            // SAFETY: the map is a read-only shared mapping of a file, for which
+            // MADV_DONTNEED only drops page-table entries; the data stays in the file.
+            let _ = unsafe {
+                self.map.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    start,
+                    end - start,
+                )
+            };
+        }
     }
 }
 
@@ -309,6 +335,8 @@ fn decode_to_map(
     }
     // SAFETY: the temporary file is ours alone and already deleted from the folder.
     let map = unsafe { Mmap::map(&spill) }.map_err(ContainerError::Map)?;
+    // As for a raw pickle: the parse jumps, and fault-around would map the pages between.
+    let _ = map.advise(memmap2::Advice::Random);
     Ok((map, used))
 }
 

@@ -2,8 +2,14 @@
 //! where the filesystem allows, see `staging`), named only after it is complete and
 //! synced (invariant 9). Unchanged ranges of a
 //! raw pickle are copied by the kernel (`io::copy` between files uses copy_file_range on
-//! Linux), so a 20 GB artifact is patched without passing through our memory. A
-//! compressed joblib file is re-encoded with its own codec (invariant 7).
+//! Linux), so a 20 GB artifact is patched without passing through our memory.
+//!
+//! A compressed joblib file is re-encoded with its own codec and the level its header
+//! tells (invariant 7), in one sequential pass: the decoded bytes, already spilled to an
+//! unlinked file when the artifact was opened (the parse that finds the edits needs
+//! them), flow through the splices into the encoder, and the pages read are released
+//! behind the pass. Decoding the file a second time instead would buy nothing: the spill
+//! is read at page-cache speed, a second decode costs a decoder's time.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
@@ -11,7 +17,7 @@ use std::path::Path;
 
 use super::staging::Staged;
 use super::{Piece, Splice};
-use crate::container::{Artifact, Codec, Container};
+use crate::container::{Artifact, Container};
 
 /// Writes `input` with `splices` applied into a temporary file in `target`'s folder and
 /// returns it, complete and synced; the caller checks it and then renames it into place.
@@ -44,14 +50,15 @@ pub fn write(
                 apply(artifact.bytes(), splices, &mut sink, progress)?;
                 sink.out.flush()?;
             }
-            Container::Compressed(codec) => {
-                let mut encoder = Encoder::new(
-                    codec,
-                    BufWriter::with_capacity(1 << 20, tmp.file().try_clone()?),
-                )?;
+            Container::Compressed(_) => {
+                let encoding = artifact
+                    .encoding()
+                    .ok_or_else(|| io::Error::other("a compressed artifact without a codec"))?;
+                let out = BufWriter::with_capacity(1 << 20, tmp.file().try_clone()?);
+                let mut encoder = encoding.encoder(out, patched_len(artifact, splices))?;
                 let data = artifact.bytes();
-                let mut sink = MemorySink {
-                    data,
+                let mut sink = DecodedSink {
+                    artifact,
                     out: &mut encoder,
                 };
                 apply(data, splices, &mut sink, progress)?;
@@ -61,6 +68,23 @@ pub fn write(
     }
     tmp.file().sync_all()?;
     Ok(tmp)
+}
+
+/// The length of the pickle once `splices` are applied (an LZ4 frame may record it).
+fn patched_len(artifact: &Artifact, splices: &[Splice]) -> u64 {
+    let mut len = artifact.bytes().len() as u64;
+    for splice in splices {
+        let pieces: u64 = splice
+            .pieces
+            .iter()
+            .map(|piece| match piece {
+                Piece::Bytes(bytes) => bytes.len() as u64,
+                Piece::Copy(a, b) => b.saturating_sub(*a),
+            })
+            .sum();
+        len = len - (splice.end - splice.start) + pieces;
+    }
+    len
 }
 
 /// Copies everything outside the splices and writes the splices' pieces.
@@ -145,102 +169,33 @@ impl RawSink {
     }
 }
 
-/// Decoded data (a compressed artifact): ranges come from the map.
-struct MemorySink<'a, W: Write> {
-    data: &'a [u8],
+/// Decoded data (a compressed artifact): ranges come from the spilled stream's map.
+struct DecodedSink<'a, W: Write> {
+    artifact: &'a Artifact,
     out: &'a mut W,
 }
 
-impl<W: Write> Sink for MemorySink<'_, W> {
+/// How much of the decoded stream is read before its pages are released.
+const RELEASE_EVERY: usize = 8 << 20;
+
+impl<W: Write> Sink for DecodedSink<'_, W> {
     fn bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.out.write_all(bytes)
     }
 
     fn copy(&mut self, start: u64, end: u64) -> io::Result<()> {
-        let range = self
-            .data
-            .get(start as usize..end as usize)
-            .ok_or_else(|| io::Error::other("copy range past the end of the data"))?;
-        self.out.write_all(range)
-    }
-}
-
-/// The encoder for each of joblib's codecs, writing the same magic bytes joblib writes.
-enum Encoder<W: Write> {
-    Zlib(flate2::write::ZlibEncoder<W>),
-    Gzip(flate2::write::GzEncoder<W>),
-    Bz2(bzip2::write::BzEncoder<W>),
-    Xz(lzma_rust2::XzWriter<W>),
-    LzmaAlone(Box<lzma_rust2::LzmaWriter<W>>),
-    Lz4(lz4_flex::frame::FrameEncoder<W>),
-}
-
-/// joblib's default compression level (`compress=True` means zlib at 3).
-const LEVEL: u32 = 3;
-
-impl<W: Write> Encoder<W> {
-    fn new(codec: Codec, out: W) -> io::Result<Self> {
-        Ok(match codec {
-            Codec::Zlib => Encoder::Zlib(flate2::write::ZlibEncoder::new(
-                out,
-                flate2::Compression::new(LEVEL),
-            )),
-            Codec::Gzip => Encoder::Gzip(flate2::write::GzEncoder::new(
-                out,
-                flate2::Compression::new(LEVEL),
-            )),
-            Codec::Bz2 => Encoder::Bz2(bzip2::write::BzEncoder::new(
-                out,
-                bzip2::Compression::new(LEVEL),
-            )),
-            Codec::Xz => Encoder::Xz(
-                lzma_rust2::XzWriter::new(out, lzma_rust2::XzOptions::with_preset(LEVEL))
-                    .map_err(io::Error::other)?,
-            ),
-            Codec::LzmaAlone => Encoder::LzmaAlone(Box::new(
-                lzma_rust2::LzmaWriter::new_use_header(
-                    out,
-                    &lzma_rust2::LzmaOptions::with_preset(LEVEL),
-                    None,
-                )
-                .map_err(io::Error::other)?,
-            )),
-            Codec::Lz4 => Encoder::Lz4(lz4_flex::frame::FrameEncoder::new(out)),
-        })
-    }
-
-    fn finish(self) -> io::Result<W> {
-        match self {
-            Encoder::Zlib(e) => e.finish(),
-            Encoder::Gzip(e) => e.finish(),
-            Encoder::Bz2(e) => e.finish(),
-            Encoder::Xz(e) => e.finish().map_err(io::Error::other),
-            Encoder::LzmaAlone(e) => e.finish().map_err(io::Error::other),
-            Encoder::Lz4(e) => e.finish().map_err(io::Error::other),
+        let data = self.artifact.bytes();
+        let (start, end) = (start as usize, end as usize);
+        if start > end || end > data.len() {
+            return Err(io::Error::other("copy range past the end of the data"));
         }
-    }
-}
-
-impl<W: Write> Write for Encoder<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Encoder::Zlib(e) => e.write(buf),
-            Encoder::Gzip(e) => e.write(buf),
-            Encoder::Bz2(e) => e.write(buf),
-            Encoder::Xz(e) => e.write(buf),
-            Encoder::LzmaAlone(e) => e.write(buf),
-            Encoder::Lz4(e) => e.write(buf),
+        let mut at = start;
+        while at < end {
+            let next = end.min(at + RELEASE_EVERY);
+            self.out.write_all(&data[at..next])?;
+            self.artifact.release(at, next);
+            at = next;
         }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Encoder::Zlib(e) => e.flush(),
-            Encoder::Gzip(e) => e.flush(),
-            Encoder::Bz2(e) => e.flush(),
-            Encoder::Xz(e) => e.flush(),
-            Encoder::LzmaAlone(e) => e.flush(),
-            Encoder::Lz4(e) => e.flush(),
-        }
+        Ok(())
     }
 }
