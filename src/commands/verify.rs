@@ -13,7 +13,7 @@ use crate::cli::{Format, VerifyArgs, VerifyOptions};
 use crate::commands::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::config::parse_size;
 use crate::report::human_bytes;
-use crate::verify::{self, Profile, Report, RuntimeRun, Spread, Verdict};
+use crate::verify::{self, Counter, Profile, Report, RuntimeRun, Spread, Verdict};
 
 pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     verify_and_report(&args.original, &args.candidate, &args.options, args.format)
@@ -89,11 +89,13 @@ fn profile_json(p: &Profile) -> serde_json::Value {
         "peak_rss_bytes": median(&|r| Some(r.run.peak_rss as f64)),
         "max_child_processes": median(&|r| Some(r.run.max_children as f64)),
         "processes_started": median(&|r| r.processes_started.map(|n| n as f64)),
+        "processes_counted_by": p.runtime.first().map(|r| r.counted_by.name()),
         "max_threads": median(&|r| Some(r.run.max_threads as f64)),
         "runtime_runs": p.runtime.iter().map(|r| json!({
             "peak_rss_bytes": r.run.peak_rss,
             "max_child_processes": r.run.max_children,
             "processes_started": r.processes_started,
+            "processes_counted_by": r.counted_by.name(),
             "max_threads": r.run.max_threads,
             "wall_seconds": r.run.wall.as_secs_f64(),
             "load_seconds": r.load_seconds,
@@ -212,6 +214,18 @@ fn human(r: &Report) -> String {
     let count = |x: f64| format!("{}", x.round() as u64);
     let secs = |x: f64| format!("{x:.3} s");
     type Measure<'a> = Box<dyn Fn(&Profile) -> Option<String> + 'a>;
+    // Counted by the kernel unless the system forbids ptrace: then say the count can
+    // miss processes made in C.
+    let hooks = [&r.original, &r.candidate].iter().any(|p| {
+        p.runtime
+            .iter()
+            .any(|run| run.counted_by == Counter::Python)
+    });
+    let started = if hooks {
+        "child processes started (Python hooks: ptrace is not allowed here)"
+    } else {
+        "child processes started"
+    };
     let rows: Vec<(&str, Measure)> = vec![
         ("load", Box::new(|p| p.load_seconds.map(secs))),
         (
@@ -219,7 +233,7 @@ fn human(r: &Report) -> String {
             Box::new(|p| shown(p.runtime_spread(|r| Some(r.run.peak_rss as f64)), &bytes)),
         ),
         (
-            "child processes started",
+            started,
             Box::new(|p| {
                 shown(
                     p.runtime_spread(|r| r.processes_started.map(|n| n as f64)),

@@ -1,13 +1,17 @@
 //! One isolated child process: its own session and process group (so the whole tree can
 //! be killed, loky workers included), killed if artifact dies, an optional address-space
-//! limit, a timeout, and a sampler that watches the process tree through /proc.
+//! limit, a timeout, a sampler that watches the process tree's memory and threads
+//! through /proc, and a tracer that counts every process the tree creates (`trace`).
 
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::CommandExt;
+
+use super::trace::Report;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, Debug)]
@@ -35,6 +39,9 @@ pub struct Run {
     pub max_children: usize,
     /// The most threads of the whole tree at once.
     pub max_threads: usize,
+    /// Every process the tree created, counted by the kernel's ptrace events (None when
+    /// the system forbids tracing).
+    pub processes_started: Option<u64>,
     /// The last lines the child wrote to stderr.
     pub stderr_tail: String,
 }
@@ -86,41 +93,68 @@ pub fn run(program: &Path, args: &[OsString], limits: Limits) -> std::io::Result
             Ok(())
         });
     }
+    super::trace::request_tracing(&mut command);
     let start = Instant::now();
-    let mut child = command.spawn()?;
-    let session = child.id() as i32;
+    let (reports, heard) = mpsc::channel();
+    let tracer = std::thread::Builder::new()
+        .name("tracer".into())
+        .spawn(move || super::trace::spawn_and_trace(command, reports))?;
+    let session = match heard.recv() {
+        Ok(Report::Spawned(spawned)) => spawned? as i32,
+        _ => return Err(std::io::Error::other("the tracer thread ended early")),
+    };
     let mut peak_rss = 0u64;
     let mut max_children = 0usize;
     let mut max_threads = 0usize;
-    let outcome = loop {
+    let mut timed_out = false;
+    let status = loop {
         let tree = sample(session);
         peak_rss = peak_rss.max(tree.rss);
         max_children = max_children.max(tree.processes.saturating_sub(1));
         max_threads = max_threads.max(tree.threads);
-        if let Some(status) = child.try_wait()? {
-            break match (status.code(), status.signal()) {
-                (Some(code), _) => Outcome::Exited(code),
-                (None, Some(signal)) => Outcome::Signaled(signal),
-                (None, None) => Outcome::Exited(-1),
-            };
+        match heard.recv_timeout(Duration::from_millis(10)) {
+            Ok(Report::Exited(status)) => break status,
+            Ok(_) => {}
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(std::io::Error::other("the tracer thread ended early"));
+            }
         }
-        if start.elapsed() > limits.timeout {
+        if !timed_out && start.elapsed() > limits.timeout {
+            timed_out = true;
             kill_session(session);
-            let _ = child.wait();
-            break Outcome::TimedOut;
         }
-        std::thread::sleep(Duration::from_millis(10));
+    };
+    let outcome = if timed_out {
+        Outcome::TimedOut
+    } else if libc::WIFEXITED(status) {
+        Outcome::Exited(libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        Outcome::Signaled(libc::WTERMSIG(status))
+    } else {
+        Outcome::Exited(-1)
     };
     let wall = start.elapsed();
     // Whatever the child left behind (loky keeps its workers for 300 s) goes with it.
     kill_session(session);
     wait_until_gone(session);
+    let mut processes_started = None;
+    while let Ok(report) = heard.recv_timeout(Duration::from_secs(5)) {
+        if let Report::Done(count) = report {
+            processes_started = count;
+            // Joined only when done: a task that left the session may still be traced,
+            // and PTRACE_O_EXITKILL ends it with us.
+            let _ = tracer.join();
+            break;
+        }
+    }
     Ok(Run {
         outcome,
         wall,
         peak_rss,
         max_children,
         max_threads,
+        processes_started,
         stderr_tail: tail(&mut stderr, 20),
     })
 }
@@ -228,6 +262,50 @@ mod tests {
         assert_eq!(run.outcome, Outcome::TimedOut);
         assert!(run.max_children >= 1, "the background sleep was seen");
         assert!(run.wall < Duration::from_secs(5));
+    }
+
+    /// Every process counts, however short-lived and whoever forks it (a shell, C code
+    /// under Python, which Python-level hooks never see); threads do not.
+    #[test]
+    fn every_process_created_is_counted_and_threads_are_not() {
+        let limits = Limits {
+            timeout: Duration::from_secs(20),
+            memory: None,
+        };
+        let shell = run(
+            Path::new("/bin/sh"),
+            &[
+                "-c".into(),
+                "for i in 1 2 3 4 5; do /bin/true; done; (/bin/true &)".into(),
+            ],
+            limits,
+        )
+        .unwrap();
+        assert_eq!(shell.outcome, Outcome::Exited(0));
+        // Five commands, the subshell, and the background command inside it.
+        assert_eq!(shell.processes_started, Some(7));
+        let python = [
+            "import ctypes, os, threading",
+            "threads = [threading.Thread(target=lambda: None) for _ in range(8)]",
+            "[t.start() for t in threads]; [t.join() for t in threads]",
+            "libc = ctypes.CDLL(None)",
+            "pid = libc.fork()",
+            "os._exit(0) if pid == 0 else os.waitpid(pid, 0)",
+        ];
+        // The interpreter itself: `python3` may be a shim (pyenv) that forks on its own.
+        let interpreter = std::process::Command::new("python3")
+            .args(["-c", "import sys; print(sys.executable)"])
+            .output()
+            .unwrap();
+        let interpreter = String::from_utf8(interpreter.stdout).unwrap();
+        let c_fork = run(
+            Path::new(interpreter.trim()),
+            &["-c".into(), python.join("\n").into()],
+            limits,
+        )
+        .unwrap();
+        assert_eq!(c_fork.outcome, Outcome::Exited(0), "{}", c_fork.stderr_tail);
+        assert_eq!(c_fork.processes_started, Some(1));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 mod child;
 mod npy;
+mod trace;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -79,11 +80,32 @@ pub struct MethodResult {
 #[derive(Debug)]
 pub struct RuntimeRun {
     pub run: Run,
-    /// Processes the model started, counted where Python creates them (`os.fork`,
+    /// Processes the run started, however short-lived: counted by the kernel's ptrace
+    /// events, or where ptrace is forbidden, where Python creates them (`os.fork`,
     /// `_posixsubprocess.fork_exec` under loky, multiprocessing and subprocess,
-    /// `os.posix_spawn`): exact for them, however short-lived, unlike /proc samples.
+    /// `os.posix_spawn`), which misses a fork made in C.
     pub processes_started: Option<u64>,
+    /// Which of the two counted them.
+    pub counted_by: Counter,
     pub load_seconds: Option<f64>,
+}
+
+/// Who counted the processes a run started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Counter {
+    /// ptrace fork, vfork and clone events: every process, from C or Python.
+    Kernel,
+    /// Hooks on Python's process-creating functions (ptrace was refused).
+    Python,
+}
+
+impl Counter {
+    pub fn name(self) -> &'static str {
+        match self {
+            Counter::Kernel => "ptrace",
+            Counter::Python => "python-hooks",
+        }
+    }
 }
 
 /// The median and the range of some measurements.
@@ -328,11 +350,17 @@ pub fn verify(original: &Path, candidate: &Path, options: &Options) -> anyhow::R
                     }
                 }
             }
+            let in_python = result
+                .as_ref()
+                .and_then(|r| r["processes_started"].as_u64());
+            let (processes_started, counted_by) = match run.processes_started {
+                Some(n) => (Some(n), Counter::Kernel),
+                None => (in_python, Counter::Python),
+            };
             profile.runtime.push(RuntimeRun {
                 run,
-                processes_started: result
-                    .as_ref()
-                    .and_then(|r| r["processes_started"].as_u64()),
+                processes_started,
+                counted_by,
                 load_seconds: result.as_ref().and_then(|r| r["load_seconds"].as_f64()),
             });
         }
