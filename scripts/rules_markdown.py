@@ -3,7 +3,13 @@ import json
 import sys
 
 for rule in json.load(sys.stdin):
-    fix = "Autofix: %s." % rule["autofix"] if rule["autofix"] else "No autofix."
+    if not rule["autofix"]:
+        fix = "No autofix."
+    elif rule["fix_safety"] == "unsafe":
+        fix = "Autofix: %s (outputs may move within floating-point noise)." % rule["autofix"]
+    else:
+        fix = "Autofix: %s (outputs stay identical)." % rule["autofix"]
     print("## %s %s\n" % (rule["code"], rule["name"]))
-    print("Default severity: %s. %s\n" % (rule["severity"], fix))
+    print("Family: %s. Default severity: %s. %s Since %s.\n"
+          % (rule["family"], rule["severity"], fix, rule["since"]))
     print(rule["doc"].replace("## ", "### ") + "\n")

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::rules::Severity;
+
 /// Look inside pickled ML model artifacts without executing them.
 ///
 /// artifact reads plain pickles (protocols 0-5), joblib files (raw or compressed with
@@ -186,11 +188,15 @@ pub enum CheckFormat {
     Github,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Level {
-    Error,
-    Warning,
-    Info,
+// `--fail-on` takes the rules' own severities: one enum, named once.
+impl ValueEnum for Severity {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Severity::Error, Severity::Warning, Severity::Info]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -209,7 +215,7 @@ pub struct CheckArgs {
 
     /// The lowest severity that fails the gate [default: warning].
     #[arg(long, value_enum)]
-    pub fail_on: Option<Level>,
+    pub fail_on: Option<Severity>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = CheckFormat::Human, alias = "output-format")]

@@ -14,4 +14,5 @@ pub mod patch;
 pub mod pickle;
 pub mod report;
 pub mod rules;
+pub mod units;
 pub mod verify;

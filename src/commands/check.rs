@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::{Context, anyhow};
 use sha2::{Digest, Sha256};
 
-use crate::cli::{CheckArgs, CheckFormat, Level};
+use crate::cli::{CheckArgs, CheckFormat};
 use crate::commands::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::config::{self, Suppression};
 use crate::container;
@@ -77,12 +77,7 @@ pub fn run(args: &CheckArgs, color: bool) -> anyhow::Result<ExitCode> {
             ));
         }
     }
-    let fail_on = match args.fail_on {
-        Some(Level::Error) => Severity::Error,
-        Some(Level::Warning) => Severity::Warning,
-        Some(Level::Info) => Severity::Info,
-        None => cfg.fail_on.unwrap_or(Severity::Warning),
-    };
+    let fail_on = args.fail_on.or(cfg.fail_on).unwrap_or(Severity::Warning);
     let mut options = rules::Options {
         strict: args.strict || cfg.strict.unwrap_or(false),
         allowed_globals: {

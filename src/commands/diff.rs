@@ -13,7 +13,7 @@ use crate::commands::{EXIT_FINDINGS, EXIT_OK};
 use crate::inspection::{self, Inspection};
 use crate::model::{ArrayStorage, SettingValue};
 use crate::pickle::Quiet;
-use crate::report::human_bytes;
+use crate::units::human_bytes;
 
 /// What one side knows, keyed for comparison.
 struct Side {

@@ -5,7 +5,7 @@ use anyhow::bail;
 use serde_json::json;
 
 use crate::cli::{Format, RuleArgs};
-use crate::rules::{self, Rule};
+use crate::rules::{self, FixSafety, Rule};
 
 pub fn run(args: &RuleArgs) -> anyhow::Result<ExitCode> {
     let rules: Vec<&Rule> = match &args.code {
@@ -33,7 +33,10 @@ pub fn run(args: &RuleArgs) -> anyhow::Result<ExitCode> {
                         "name": r.name,
                         "severity": r.severity,
                         "summary": r.summary,
+                        "family": r.family().name(),
                         "autofix": r.autofix,
+                        "fix_safety": r.fix_safety.map(|s| s.name()),
+                        "since": r.since,
                         "doc": r.doc,
                     })
                 })
@@ -58,9 +61,16 @@ pub fn run(args: &RuleArgs) -> anyhow::Result<ExitCode> {
             for r in &rules {
                 writeln!(out, "# {} {}\n", r.code, r.name)?;
                 writeln!(out, "Default severity: {}.", r.severity)?;
-                match r.autofix {
-                    Some(fix) => writeln!(out, "Autofix (artifact patch --fix): {fix}.\n")?,
-                    None => writeln!(out, "No autofix.\n")?,
+                match (r.autofix, r.fix_safety) {
+                    (Some(fix), Some(FixSafety::Unsafe)) => writeln!(
+                        out,
+                        "Autofix (artifact patch --fix): {fix}; outputs may move within floating-point noise.\n"
+                    )?,
+                    (Some(fix), _) => writeln!(
+                        out,
+                        "Autofix (artifact patch --fix): {fix}; outputs stay identical.\n"
+                    )?,
+                    (None, _) => writeln!(out, "No autofix.\n")?,
                 }
                 writeln!(out, "{}", r.doc)?;
             }

@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::cli::{Format, VerifyArgs, VerifyOptions};
 use crate::commands::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::config::parse_size;
-use crate::report::human_bytes;
+use crate::units::human_bytes;
 use crate::verify::{self, Counter, Profile, Report, RuntimeRun, Spread, Verdict};
 
 pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {

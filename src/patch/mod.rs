@@ -18,7 +18,7 @@ use crate::inspection::Inspection;
 use crate::model::{BlobForm, Location, ModelView, Setting, SettingValue};
 use crate::pickle::graph::{InlineData, Stream};
 use crate::pickle::{Lexer, Op, Opcode, Visitor};
-use crate::rules;
+use crate::rules::{self, Family};
 
 pub use writer::write;
 
@@ -155,9 +155,9 @@ pub fn plan_fix(inspection: &Inspection, jobs: Option<i64>) -> Result<Vec<Edit>,
         else {
             continue;
         };
-        let new = match (jobs, &fix.value, finding.code) {
-            (Some(n), SettingValue::None, c) if c.starts_with("PAR") => SettingValue::Int(n),
-            (Some(n), SettingValue::Str(_), c) if c.starts_with("PAR") => {
+        let new = match (jobs, &fix.value, finding.family()) {
+            (Some(n), SettingValue::None, Some(Family::Parallelism)) => SettingValue::Int(n),
+            (Some(n), SettingValue::Str(_), Some(Family::Parallelism)) => {
                 SettingValue::Str(n.to_string())
             }
             _ => fix.value.clone(),

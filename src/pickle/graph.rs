@@ -236,6 +236,52 @@ pub enum AnomalyKind {
     GlobalMutated { global: String },
 }
 
+impl AnomalyKind {
+    /// A short kebab-case name and a sentence, for findings and reports.
+    pub fn describe(&self) -> (&'static str, String) {
+        match self {
+            AnomalyKind::StackNotEmpty { items, marks } => (
+                "stack-not-empty",
+                format!("{items} items and {marks} marks left on the stack at STOP"),
+            ),
+            AnomalyKind::MemoOverwritten { index } => (
+                "memo-overwritten",
+                format!("memo slot {index} written twice"),
+            ),
+            AnomalyKind::MisplacedProto { protocol } => (
+                "misplaced-proto",
+                format!("PROTO {protocol} in the middle of a stream"),
+            ),
+            AnomalyKind::OpcodeAboveProtocol { protocol } => (
+                "opcode-above-protocol",
+                format!("opcode newer than the stream's protocol {protocol}"),
+            ),
+            AnomalyKind::PersistentId => (
+                "persistent-id",
+                "persistent id: the loader must supply persistent_load".into(),
+            ),
+            AnomalyKind::Extension { code } => (
+                "extension-code",
+                format!("extension code {code}: resolved through copyreg's registry at load"),
+            ),
+            AnomalyKind::OutOfBandBuffer => (
+                "out-of-band-buffer",
+                "out-of-band buffer: its bytes are not in this file".into(),
+            ),
+            AnomalyKind::GlobalMutated { global } => (
+                "global-mutated",
+                format!(
+                    "the load changes the imported global {global} in place (BUILD or item opcodes on it)"
+                ),
+            ),
+            AnomalyKind::UnusualJoblibPadding { length } => (
+                "unusual-joblib-padding",
+                format!("joblib array padding of {length} bytes that is not plain alignment"),
+            ),
+        }
+    }
+}
+
 /// Where the bytes of a bytes-like value are (see [`Graph::bytes_like`]).
 enum BytesSource {
     Raw(Span),

@@ -7,9 +7,9 @@ use comfy_table::{
     Attribute, Cell, CellAlignment, ContentArrangement, Table, TableComponent, presets,
 };
 
-use super::{describe_anomaly, human_bytes, thousands};
 use crate::inspection::Inspection;
 use crate::model::{ArrayInfo, ModelView, SettingValue};
+use crate::units::{human_bytes, thousands};
 
 pub struct Options<'f> {
     pub color: bool,
@@ -205,7 +205,7 @@ pub fn render(i: &Inspection, options: &Options) -> String {
         out.push('\n');
         let _ = writeln!(out, "{}", bold("Notes"));
         for a in &i.anomalies {
-            let (_, detail) = describe_anomaly(&a.kind);
+            let (_, detail) = a.kind.describe();
             let _ = writeln!(
                 out,
                 "  offset {} ({}): {detail}",

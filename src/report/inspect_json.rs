@@ -2,7 +2,7 @@
 
 use serde_json::{Value as Json, json};
 
-use super::{FileError, SCHEMA_VERSION, describe_anomaly};
+use super::{FileError, SCHEMA_VERSION};
 use crate::inspection::Inspection;
 use crate::model::{ArrayInfo, Setting};
 
@@ -75,7 +75,7 @@ fn artifact(i: &Inspection) -> Json {
             "libraries": view.library_versions,
         },
         "anomalies": i.anomalies.iter().map(|a| {
-            let (kind, detail) = describe_anomaly(&a.kind);
+            let (kind, detail) = a.kind.describe();
             json!({"offset": a.offset, "opcode": a.opcode, "kind": kind, "detail": detail})
         }).collect::<Vec<_>>(),
         "warnings": view.warnings,

@@ -8,8 +8,6 @@ pub mod inspect_human;
 pub mod inspect_json;
 pub mod sarif;
 
-use crate::pickle::graph::AnomalyKind;
-
 /// The width human output must fit: `COLUMNS` when set, else the terminal's, else none
 /// (piped output keeps one row per line, whatever its length, so that grep sees rows).
 pub fn output_width() -> Option<usize> {
@@ -91,92 +89,5 @@ impl FileError {
             "offset": self.offset,
             "opcode": self.opcode,
         })
-    }
-}
-
-/// A short kebab-case name and a sentence for an anomaly.
-pub fn describe_anomaly(kind: &AnomalyKind) -> (&'static str, String) {
-    match kind {
-        AnomalyKind::StackNotEmpty { items, marks } => (
-            "stack-not-empty",
-            format!("{items} items and {marks} marks left on the stack at STOP"),
-        ),
-        AnomalyKind::MemoOverwritten { index } => (
-            "memo-overwritten",
-            format!("memo slot {index} written twice"),
-        ),
-        AnomalyKind::MisplacedProto { protocol } => (
-            "misplaced-proto",
-            format!("PROTO {protocol} in the middle of a stream"),
-        ),
-        AnomalyKind::OpcodeAboveProtocol { protocol } => (
-            "opcode-above-protocol",
-            format!("opcode newer than the stream's protocol {protocol}"),
-        ),
-        AnomalyKind::PersistentId => (
-            "persistent-id",
-            "persistent id: the loader must supply persistent_load".into(),
-        ),
-        AnomalyKind::Extension { code } => (
-            "extension-code",
-            format!("extension code {code}: resolved through copyreg's registry at load"),
-        ),
-        AnomalyKind::OutOfBandBuffer => (
-            "out-of-band-buffer",
-            "out-of-band buffer: its bytes are not in this file".into(),
-        ),
-        AnomalyKind::GlobalMutated { global } => (
-            "global-mutated",
-            format!(
-                "the load changes the imported global {global} in place (BUILD or item opcodes on it)"
-            ),
-        ),
-        AnomalyKind::UnusualJoblibPadding { length } => (
-            "unusual-joblib-padding",
-            format!("joblib array padding of {length} bytes that is not plain alignment"),
-        ),
-    }
-}
-
-/// `1234567` as `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// Bytes in a unit people read: `1.5 MiB`.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn number_formats() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(1234567), "1,234,567");
-        assert_eq!(human_bytes(1023), "1023 B");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-        assert_eq!(human_bytes(5_342_077_759), "5.0 GiB");
     }
 }

@@ -53,7 +53,7 @@ pub fn document(report: &CheckReport) -> Json {
                 "fullDescription": {"text": r.summary},
                 "help": {"text": r.doc, "markdown": r.doc},
                 "defaultConfiguration": {"level": level(r.severity)},
-                "properties": {"tags": [r.code[..3].to_string()]},
+                "properties": {"tags": [r.family().prefix(), r.family().name()]},
             })
         })
         .collect();

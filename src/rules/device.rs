@@ -1,6 +1,6 @@
 //! DEV: device settings left over from training on a GPU.
 
-use super::{Finding, Rule, Severity};
+use super::{Finding, FixSafety, Options, Rule, Severity};
 use crate::inspection::Inspection;
 use crate::model::{Location, SettingValue};
 
@@ -25,6 +25,8 @@ inference onto it without anybody deciding so.
 ## Fix
 `artifact patch --fix` writes the CPU value: 'cpu', 'hist', 'cpu_predictor', 'CPU'.",
     autofix: Some("the CPU value ('cpu', 'hist', 'CPU')"),
+    fix_safety: Some(FixSafety::Unsafe),
+    since: "0.1.0",
 };
 
 pub const RULES: &[&Rule] = &[&DEV001];
@@ -46,7 +48,7 @@ fn cpu_value(name: &str, value: &SettingValue) -> Option<SettingValue> {
     Some(SettingValue::Str(cpu.into()))
 }
 
-pub fn check(inspection: &Inspection, findings: &mut Vec<Finding>) {
+pub fn check(inspection: &Inspection, _options: &Options, findings: &mut Vec<Finding>) {
     let view = &inspection.view;
     for s in &view.settings {
         // LightGBM's model text records the device it trained on; the wrapper decides.

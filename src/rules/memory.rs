@@ -2,7 +2,7 @@
 
 use super::{Finding, Options, Rule, Severity};
 use crate::inspection::Inspection;
-use crate::report::human_bytes;
+use crate::units::human_bytes;
 
 pub const MEM001: Rule = Rule {
     code: "MEM001",
@@ -24,6 +24,8 @@ A forest with 2,000 deep trees: 7.4 GiB of node arrays.
 ## Fix
 Shrink the model (fewer or shallower trees, float32), or raise the budget knowingly.",
     autofix: None,
+    fix_safety: None,
+    since: "0.1.0",
 };
 
 pub const MEM002: Rule = Rule {
@@ -47,6 +49,8 @@ wherever the model goes.
 For neighbors models the data is the model: accept it or choose another model. Otherwise
 delete the attribute before saving (`del search.cv_results_`).",
     autofix: None,
+    fix_safety: None,
+    since: "0.1.0",
 };
 
 pub const RULES: &[&Rule] = &[&MEM001, &MEM002];

@@ -1,6 +1,9 @@
 //! Findings a team can act on, from what the reader saw. Each family of rules lives in
-//! its own file with its documentation; this module holds the registry, severities and
-//! the types every rule shares. Rules read [`Inspection`]s only: they never parse bytes.
+//! its own file: its rules (code, name, default severity, documentation, fix and its
+//! safety, the version it appeared in) beside its check function. [`REGISTRY`] is the
+//! one list of families; everything else (`check`, `rule`, docs/rules.md, SARIF rule
+//! metadata, config validation) reads it. Rules read [`Inspection`]s only: they never
+//! parse bytes.
 
 mod device;
 mod memory;
@@ -48,6 +51,102 @@ impl fmt::Display for Severity {
     }
 }
 
+/// A family of rules: the first three letters of their codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Family {
+    Parallelism,
+    Device,
+    Security,
+    Portability,
+    Memory,
+    Versions,
+    Values,
+}
+
+impl Family {
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Parallelism => "parallelism",
+            Family::Device => "device",
+            Family::Security => "security",
+            Family::Portability => "portability",
+            Family::Memory => "memory",
+            Family::Versions => "versions",
+            Family::Values => "values",
+        }
+    }
+
+    /// The code prefix: `PAR`.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Family::Parallelism => "PAR",
+            Family::Device => "DEV",
+            Family::Security => "SEC",
+            Family::Portability => "PRT",
+            Family::Memory => "MEM",
+            Family::Versions => "VER",
+            Family::Values => "CFG",
+        }
+    }
+}
+
+/// One family's rules and the function that finds them.
+pub struct FamilyRules {
+    pub family: Family,
+    pub rules: &'static [&'static Rule],
+    pub check: fn(&Inspection, &Options, &mut Vec<Finding>),
+}
+
+/// Every family of rules: adding a rule means adding it to its family's `RULES` and
+/// emitting it from its `check`; adding a family means one line here.
+pub const REGISTRY: [FamilyRules; 7] = [
+    FamilyRules {
+        family: Family::Parallelism,
+        rules: parallelism::RULES,
+        check: parallelism::check,
+    },
+    FamilyRules {
+        family: Family::Device,
+        rules: device::RULES,
+        check: device::check,
+    },
+    FamilyRules {
+        family: Family::Security,
+        rules: security::RULES,
+        check: security::check,
+    },
+    FamilyRules {
+        family: Family::Portability,
+        rules: portability::RULES,
+        check: portability::check,
+    },
+    FamilyRules {
+        family: Family::Memory,
+        rules: memory::RULES,
+        check: memory::check,
+    },
+    FamilyRules {
+        family: Family::Versions,
+        rules: versions::RULES,
+        check: versions::check,
+    },
+    FamilyRules {
+        family: Family::Values,
+        rules: values::RULES,
+        check: values::check,
+    },
+];
+
+/// Whether applying a rule's fix can change what the model computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FixSafety {
+    /// Predictions stay bit-identical (`verify` proves it): thread and process counts.
+    Safe,
+    /// Outputs may change within floating-point noise (a device moved to CPU).
+    Unsafe,
+}
+
 /// A rule: what it finds, how bad it is by default, how to fix it.
 #[derive(Debug)]
 pub struct Rule {
@@ -62,6 +161,28 @@ pub struct Rule {
     pub doc: &'static str,
     /// The safe value `artifact patch --fix` writes, when there is one.
     pub autofix: Option<&'static str>,
+    /// What applying `autofix` can do to the outputs (None without an autofix).
+    pub fix_safety: Option<FixSafety>,
+    /// The artifact version the rule appeared in.
+    pub since: &'static str,
+}
+
+impl FixSafety {
+    pub fn name(self) -> &'static str {
+        match self {
+            FixSafety::Safe => "safe",
+            FixSafety::Unsafe => "unsafe",
+        }
+    }
+}
+
+impl Rule {
+    pub fn family(&self) -> Family {
+        REGISTRY
+            .iter()
+            .find(|f| f.rules.iter().any(|r| r.code == self.code))
+            .map_or(Family::Values, |f| f.family)
+    }
 }
 
 /// A setting to write to fix a finding (what `artifact patch --fix` applies).
@@ -89,6 +210,11 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// The family of the rule that found it.
+    pub fn family(&self) -> Option<Family> {
+        find(self.code).map(Rule::family)
+    }
+
     fn new(rule: &Rule, message: String) -> Self {
         Finding {
             code: rule.code,
@@ -155,16 +281,7 @@ impl Default for Options {
 
 /// Every rule, in code order.
 pub fn all() -> Vec<&'static Rule> {
-    let mut rules: Vec<&'static Rule> = [
-        parallelism::RULES,
-        device::RULES,
-        security::RULES,
-        portability::RULES,
-        memory::RULES,
-        versions::RULES,
-        values::RULES,
-    ]
-    .concat();
+    let mut rules: Vec<&'static Rule> = REGISTRY.iter().flat_map(|f| f.rules).copied().collect();
     rules.sort_by_key(|r| r.code);
     rules
 }
@@ -179,13 +296,9 @@ pub fn find(code: &str) -> Option<&'static Rule> {
 /// are the caller's business (they come from configuration).
 pub fn check(inspection: &Inspection, options: &Options) -> Vec<Finding> {
     let mut findings = Vec::new();
-    parallelism::check(inspection, &mut findings);
-    device::check(inspection, &mut findings);
-    security::check(inspection, options, &mut findings);
-    portability::check(inspection, &mut findings);
-    memory::check(inspection, options, &mut findings);
-    versions::check(inspection, options, &mut findings);
-    values::check(inspection, &mut findings);
+    for family in &REGISTRY {
+        (family.check)(inspection, options, &mut findings);
+    }
     // In file order, as a reader scrolls through the artifact.
     findings.sort_by_key(|f| (f.offset.unwrap_or(0), f.code));
     findings
@@ -231,6 +344,26 @@ mod tests {
                 assert!(
                     rule.doc.contains(section),
                     "{} lacks '{section}'",
+                    rule.code
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_rule_sits_in_the_family_its_code_names() {
+        for family in &REGISTRY {
+            for rule in family.rules {
+                assert!(
+                    rule.code.starts_with(family.family.prefix()),
+                    "{}",
+                    rule.code
+                );
+                assert_eq!(rule.family(), family.family);
+                assert_eq!(
+                    rule.autofix.is_some(),
+                    rule.fix_safety.is_some(),
+                    "{}",
                     rule.code
                 );
             }

@@ -5,7 +5,7 @@
 //! threads on a forest, and nothing at all on a GridSearchCV (whose fitted
 //! `best_estimator_` is judged on its own).
 
-use super::{Finding, Rule, Severity};
+use super::{Finding, FixSafety, Options, Rule, Severity};
 use crate::inspection::Inspection;
 use crate::model::{Location, SettingValue};
 
@@ -34,6 +34,8 @@ reports `preprocessor__n_jobs=14`.
 `artifact patch model.pkl --set preprocessor__n_jobs=null` (or `--fix`): None lets the
 serving environment decide through `joblib.parallel_config`; predictions are identical.",
     autofix: Some("None"),
+    fix_safety: Some(FixSafety::Safe),
+    since: "0.1.0",
 };
 
 pub const PAR002: Rule = Rule {
@@ -58,6 +60,8 @@ it lands on. Forest probabilities summed by several threads also vary from run t
 ## Fix
 `artifact patch model.pkl --set forest__n_jobs=null` (or `--fix`).",
     autofix: Some("None"),
+    fix_safety: Some(FixSafety::Safe),
+    since: "0.1.0",
 };
 
 pub const PAR003: Rule = Rule {
@@ -82,6 +86,8 @@ OpenMP threads on a 2-core pod, and a booster with nthread=14 oversubscribes eve
 `artifact patch --fix`: the booster's value becomes \"0\" (what n_jobs=None records),
 LightGBM's settings None, KMeans' `_n_threads` 1 (it must stay an integer).",
     autofix: Some("\"0\" in XGBoost's booster; None for LightGBM; 1 for _n_threads"),
+    fix_safety: Some(FixSafety::Safe),
+    since: "0.1.0",
 };
 
 pub const PAR004: Rule = Rule {
@@ -113,6 +119,8 @@ by PAR001-PAR003.
 say what serving does (`pre_dispatch` and CatBoost's `thread_count` are left as they are);
 predictions are identical.",
     autofix: Some("None (n_jobs only)"),
+    fix_safety: Some(FixSafety::Safe),
+    since: "0.1.0",
 };
 
 pub const RULES: &[&Rule] = &[&PAR001, &PAR002, &PAR003, &PAR004];
@@ -174,7 +182,7 @@ fn describe(n: i64, what: &str) -> String {
     }
 }
 
-pub fn check(inspection: &Inspection, findings: &mut Vec<Finding>) {
+pub fn check(inspection: &Inspection, _options: &Options, findings: &mut Vec<Finding>) {
     let view = &inspection.view;
     for s in &view.settings {
         let est = &view.estimators[s.estimator];

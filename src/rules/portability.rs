@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Finding, Rule, Severity};
+use super::{Finding, Options, Rule, Severity};
 use crate::inspection::Inspection;
 
 pub const PRT001: Rule = Rule {
@@ -25,6 +25,8 @@ the load fails with `AttributeError: Can't get attribute ... on <module '__main_
 Move the class or function into an importable module, import it from there, and retrain (or
 re-pickle the model from a process that imports it from that module).",
     autofix: None,
+    fix_safety: None,
+    since: "0.1.0",
 };
 
 pub const PRT002: Rule = Rule {
@@ -46,6 +48,8 @@ fail or misbehave under 3.12. The code also runs when the model predicts, unrevi
 ## Fix
 Replace the lambda or local class with a function or class in an importable module.",
     autofix: None,
+    fix_safety: None,
+    since: "0.1.0",
 };
 
 pub const PRT003: Rule = Rule {
@@ -66,6 +70,8 @@ including each joblib worker.
 ## Fix
 Keep the framework out of the artifact (save its part in its own format), or accept the cost.",
     autofix: None,
+    fix_safety: None,
+    since: "0.1.0",
 };
 
 pub const RULES: &[&Rule] = &[&PRT001, &PRT002, &PRT003];
@@ -104,7 +110,7 @@ fn pickled_code(module: &str, name: &str) -> bool {
         || module == "marshal"
 }
 
-pub fn check(inspection: &Inspection, findings: &mut Vec<Finding>) {
+pub fn check(inspection: &Inspection, _options: &Options, findings: &mut Vec<Finding>) {
     let view = &inspection.view;
     let mut code: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let mut heavy: BTreeMap<&str, (u64, u64)> = BTreeMap::new();

@@ -19,7 +19,6 @@ use super::{Finding, Options, Rule, Severity};
 use crate::inspection::{Inspection, LoaderReading};
 use crate::model::{GetattrTarget, GlobalRef, Invocation, LoadFacts};
 use crate::pickle::graph::AnomalyKind;
-use crate::report::describe_anomaly;
 
 pub const SEC001: Rule = Rule {
     code: "SEC001",
@@ -46,6 +45,8 @@ the training cluster, the CI runner, the serving pod.
 ## Fix
 Do not load the file. Rebuild the model from code you trust; report where it came from.",
     autofix: None,
+    fix_safety: None,
+    since: "0.1.0",
 };
 
 pub const SEC002: Rule = Rule {
@@ -66,6 +67,8 @@ The model calls it later, at transform or predict time, with data the attacker m
 ## Fix
 Do not load the file; rebuild the model from trusted code.",
     autofix: None,
+    fix_safety: None,
+    since: "0.1.0",
 };
 
 pub const SEC003: Rule = Rule {
@@ -93,6 +96,8 @@ accept only what it knows.
 Once reviewed, trust it in `artifact.toml`: `allowed-globals = [\"mycompany.features.Cleaner\"]`
 (or `\"mycompany.*\"` for a module of your own).",
     autofix: None,
+    fix_safety: None,
+    since: "0.1.0",
 };
 
 pub const SEC004: Rule = Rule {
@@ -115,6 +120,8 @@ A fitted model followed by `cos\\nsystem\\n...` after its STOP.
 ## Fix
 Do not load the file; rebuild it from trusted code.",
     autofix: None,
+    fix_safety: None,
+    since: "0.1.0",
 };
 
 pub const SEC005: Rule = Rule {
@@ -137,6 +144,8 @@ of files that load differently in different loaders.
 ## Fix
 Regenerate the file with a standard pickler; investigate where it came from.",
     autofix: None,
+    fix_safety: None,
+    since: "0.1.0",
 };
 
 pub const RULES: &[&Rule] = &[&SEC001, &SEC002, &SEC003, &SEC004, &SEC005];
@@ -814,7 +823,7 @@ pub fn check(inspection: &Inspection, options: &Options, findings: &mut Vec<Find
             AnomalyKind::GlobalMutated { .. } => continue,
             _ => &SEC005,
         };
-        let (kind, detail) = describe_anomaly(&a.kind);
+        let (kind, detail) = a.kind.describe();
         let opcode = a.opcode.map(|o| format!(" ({o})")).unwrap_or_default();
         findings.push(Finding::new(rule, format!("{detail}{opcode} [{kind}]")).at(a.offset));
     }

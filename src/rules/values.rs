@@ -4,7 +4,7 @@
 //! patcher converts requested values with, so `check` and `patch` never disagree about
 //! what a setting may hold.
 
-use super::{Finding, Rule, Severity};
+use super::{Finding, Options, Rule, Severity};
 use crate::inspection::Inspection;
 use crate::model::value_type;
 
@@ -32,11 +32,13 @@ Such values come from hand edits of the byte stream or of the config.
 `artifact patch model.pkl --set preprocessor__n_jobs=null`: the patcher only writes values
 the library accepts, and says what those are when it refuses one.",
     autofix: None,
+    fix_safety: None,
+    since: "0.1.0",
 };
 
 pub const RULES: &[&Rule] = &[&CFG001];
 
-pub fn check(inspection: &Inspection, findings: &mut Vec<Finding>) {
+pub fn check(inspection: &Inspection, _options: &Options, findings: &mut Vec<Finding>) {
     let view = &inspection.view;
     for s in &view.settings {
         let accepts = value_type(s, view);

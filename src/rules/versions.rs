@@ -23,6 +23,8 @@ A pipeline fitted with 1.5.2 whose final step was refitted with 1.9.1.
 ## Fix
 Refit (or re-save) the model with the version the server runs.",
     autofix: None,
+    fix_safety: None,
+    since: "0.1.0",
 };
 
 pub const RULES: &[&Rule] = &[&VER001];

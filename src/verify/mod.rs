@@ -22,7 +22,7 @@ pub use child::{Limits, Outcome, Run, signal_name};
 pub use npy::Difference;
 
 use crate::inspection;
-use crate::rules::{self, Finding};
+use crate::rules::{self, Family, Finding};
 
 const HARNESS: &str = include_str!("harness.py");
 
@@ -227,7 +227,7 @@ fn scan(path: &Path, trust: bool) -> anyhow::Result<Vec<(String, String)>> {
     let insp = inspection::read(path, &mut |_| {})?;
     let findings: Vec<Finding> = rules::check(&insp, &rules::Options::default())
         .into_iter()
-        .filter(|f| f.code.starts_with("SEC"))
+        .filter(|f| f.family() == Some(Family::Security))
         .collect();
     if !findings.is_empty() && !trust {
         let listed = findings
