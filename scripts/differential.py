@@ -20,7 +20,6 @@ data, with why), and the pass rate; exits 1 on any failure.
 """
 
 import argparse
-import io
 import json
 import os
 import pickle

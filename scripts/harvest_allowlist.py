@@ -108,21 +108,20 @@ def extra_models():
     import catboost
     import imblearn
     import lightgbm
+    import pandas as pd
     import scipy.stats as st
     import xgboost
     from imblearn.ensemble import BalancedBaggingClassifier, BalancedRandomForestClassifier, EasyEnsembleClassifier
     from imblearn.over_sampling import SMOTE, RandomOverSampler
     from imblearn.pipeline import Pipeline as ImbPipeline
     from imblearn.under_sampling import RandomUnderSampler
-    from sklearn.compose import ColumnTransformer
+    from sklearn.compose import ColumnTransformer, TransformedTargetRegressor, make_column_selector
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import fbeta_score, make_scorer
     from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.compose import TransformedTargetRegressor, make_column_selector
-    from sklearn.metrics import fbeta_score, make_scorer
     from sklearn.utils import Bunch
-    import pandas as pd
 
     X, y = differential.data()
     df = pd.DataFrame(X, columns=["a", "b", "c", "d"])

@@ -16,6 +16,9 @@ Usage: python_names.py [OUT_DIR]  (default: the repository root)
 import _compat_pickle
 import os
 import sys
+import warnings
+
+import numpy as np
 
 root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 compat = os.path.join(root, "src", "pickle", "data", "compat_pickle.tsv")
@@ -28,9 +31,6 @@ with open(compat, "w") as f:
         f.write(f"name\t{module}\t{name}\t{new_module}\t{new_name}\n")
     for module, new_module in sorted(_compat_pickle.IMPORT_MAPPING.items()):
         f.write(f"import\t{module}\t{new_module}\n")
-import warnings
-
-import numpy as np
 
 warnings.filterwarnings("ignore")
 spellings = {k for k in np.sctypeDict if isinstance(k, str)} | set(np.typecodes["All"])

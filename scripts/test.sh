@@ -15,5 +15,6 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
 fi
 
 cargo fmt --check
+.venv/bin/ruff check --quiet .
 cargo clippy --all-targets --quiet -- -D warnings
 ARTIFACT_TEST_PYTHON="$PWD/.venv/bin/python" cargo test

@@ -29,6 +29,11 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
+/// Bytes as lowercase hex: a digest as `sha256sum` prints it.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,5 +45,6 @@ mod tests {
         assert_eq!(human_bytes(1023), "1023 B");
         assert_eq!(human_bytes(1536), "1.5 KiB");
         assert_eq!(human_bytes(5_342_077_759), "5.0 GiB");
+        assert_eq!(hex(&[0, 0xab, 0x10]), "00ab10");
     }
 }

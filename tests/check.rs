@@ -570,7 +570,7 @@ fn target_versions_strict_and_allowed_globals() {
     std::fs::copy(common::fixture("prt_torch_reference.p2.pkl"), &copy).unwrap();
     let digest = {
         use sha2::Digest;
-        format!("{:x}", sha2::Sha256::digest(std::fs::read(&copy).unwrap()))
+        artifact::units::hex(&sha2::Sha256::digest(std::fs::read(&copy).unwrap()))
     };
     std::fs::write(
         dir.path().join("artifact.toml"),

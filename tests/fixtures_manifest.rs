@@ -150,3 +150,33 @@ fn all_protocols_and_codecs_agree() {
         assert_eq!(summary, first, "{name} differs from {first_name}");
     }
 }
+
+/// The manifest and the folder agree both ways, and each line pins the bytes it describes.
+#[test]
+fn the_manifest_lists_every_fixture_once_with_its_digest() {
+    use sha2::Digest;
+    let manifest = common::manifest();
+    let listed: std::collections::BTreeSet<String> = manifest
+        .iter()
+        .map(|e| e["file"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(listed.len(), manifest.len(), "a file listed twice");
+    let on_disk: std::collections::BTreeSet<String> =
+        std::fs::read_dir(common::root().join("fixtures/artifacts"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+    assert_eq!(
+        listed, on_disk,
+        "fixtures/artifacts and the manifest differ"
+    );
+    for entry in &manifest {
+        let file = entry["file"].as_str().unwrap();
+        let bytes = std::fs::read(common::fixture(file)).unwrap();
+        assert_eq!(
+            entry["sha256"].as_str(),
+            Some(artifact::units::hex(&sha2::Sha256::digest(&bytes)).as_str()),
+            "{file}: the bytes are not the ones the manifest describes (rerun fixtures/generate.py)"
+        );
+    }
+}

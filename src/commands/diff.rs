@@ -60,7 +60,7 @@ fn side(path: &Path) -> anyhow::Result<Side> {
             let hash = data
                 .get(a.offset as usize..(a.offset + a.nbytes) as usize)
                 .filter(|_| stored)
-                .map(|bytes| format!("{:x}", Sha256::digest(bytes)))
+                .map(|bytes| crate::units::hex(&Sha256::digest(bytes)))
                 .unwrap_or_default();
             (key, (description, hash))
         })

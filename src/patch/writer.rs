@@ -129,7 +129,13 @@ struct RawSink {
 /// against 3.3 s for 2 GiB. A long copy whose source and destination sit at the same
 /// place within a page (joblib's padding keeps arrays at their old offsets) is started
 /// on a page boundary by writing the first partial page ourselves.
-const PAGE: u64 = 4096;
+fn page_size() -> u64 {
+    // SAFETY: sysconf reads a constant of the running system.
+    match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        n if n > 0 => n as u64,
+        _ => 4096,
+    }
+}
 
 impl Sink for RawSink {
     fn bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
@@ -142,11 +148,12 @@ impl Sink for RawSink {
             return Ok(());
         }
         let mut start = start;
-        if end - start > 16 * PAGE
-            && start % PAGE == self.written % PAGE
-            && !start.is_multiple_of(PAGE)
+        let page = page_size();
+        if end - start > 16 * page
+            && start % page == self.written % page
+            && !start.is_multiple_of(page)
         {
-            let head = PAGE - start % PAGE;
+            let head = page - start % page;
             self.kernel_copy(start, start + head)?;
             start += head;
         }

@@ -24,7 +24,6 @@ def fail(kind, message):
 
 def restricted_load(path, allowed):
     try:
-        import joblib
         from joblib import numpy_pickle
     except ImportError as e:
         fail("missing-package", f"{e.name}: install joblib (pip install joblib) in this Python")

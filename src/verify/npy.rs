@@ -64,7 +64,7 @@ impl Array {
         }
         h.update(b"|");
         h.update(&self.data);
-        format!("{:x}", h.finalize())
+        crate::units::hex(&h.finalize())
     }
 
     fn rows(&self) -> u64 {

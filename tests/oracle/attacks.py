@@ -9,7 +9,6 @@ and that CPython's unpickler (globals_oracle.py) agrees with us on what each imp
 
 import json
 import os
-import pickle
 import random
 import struct
 import sys
