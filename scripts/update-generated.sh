@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet
+# The JSON Schemas under docs/ that the document types generate.
+ARTIFACT_UPDATE_SCHEMAS=1 cargo test --quiet --lib committed_schemas_are_current >/dev/null
 bin=target/debug/artifact
 $bin completions bash > completions/artifact.bash
 $bin completions zsh > completions/_artifact

@@ -345,21 +345,7 @@ fn init_writes_a_config_that_check_accepts() {
 }
 
 fn validate(kind: &str, document: &[u8]) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("doc.json");
-    std::fs::write(&path, document).unwrap();
-    let out = std::process::Command::new(common::python())
-        .arg(common::root().join("tests/oracle/validate.py"))
-        .arg(kind)
-        .arg(&path)
-        .output()
-        .expect("python runs");
-    assert!(
-        out.status.success(),
-        "{kind} output does not validate:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::validate_json(kind, document);
 }
 
 #[test]

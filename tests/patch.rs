@@ -947,3 +947,45 @@ fn compressed_files_keep_their_level() {
         oracle(&input, &output, &["n_jobs"]);
     }
 }
+
+/// Both patch documents, from real runs, validate against their generated schemas: one
+/// artifact with an edit that applies and one that cannot, and a folder's summary.
+#[test]
+fn patch_json_matches_its_schemas() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = run_in(
+        dir.path(),
+        &[
+            "patch",
+            common::fixture("credit_ct_xgb.joblib").to_str().unwrap(),
+            "--fix",
+            "--dry-run",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        one.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&one.stderr)
+    );
+    let doc = common::json(&one);
+    assert!(!doc["edits"].as_array().unwrap().is_empty());
+    common::validate_json("patch", &one.stdout);
+
+    let models = dir.path().join("models");
+    std::fs::create_dir(&models).unwrap();
+    for name in ["credit_ct_xgb.joblib", "kmeans.p5.pkl"] {
+        std::fs::copy(common::fixture(name), models.join(name)).unwrap();
+    }
+    std::fs::write(models.join("README.txt"), "not a model").unwrap();
+    let many = run_in(
+        dir.path(),
+        &["patch", "--fix", "models", "--format", "json"],
+    );
+    let doc = common::json(&many);
+    assert_eq!(doc["files"].as_array().unwrap().len(), 2, "{doc}");
+    assert_eq!(doc["passed_over"], 1, "{doc}");
+    common::validate_json("patch-summary", &many.stdout);
+}

@@ -8,12 +8,13 @@ use std::process::ExitCode;
 use anyhow::{Context, anyhow, bail};
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, TableComponent, presets};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::json;
 
 use crate::cli::{Format, PatchArgs};
 use crate::commands::EXIT_OK;
 use crate::inspection;
 use crate::patch::{self, Edit, Recorder};
+use crate::report::SCHEMA_VERSION;
+use crate::report::patch_json::{PatchDocument, PatchSummary, SummaryFile};
 
 pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
     if args.set.is_empty() && !args.fix {
@@ -106,24 +107,30 @@ fn summary(
 ) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     if args.format == Format::Json {
-        let doc = json!({
-            "schema_version": 1,
-            "dry_run": args.dry_run,
-            "passed_over": passed_over,
-            "files": rows.iter().map(|(file, r)| match r {
-                Ok(o) => json!({
-                    "input": file.display().to_string(),
-                    "edits": o.edits,
-                    "not_applied": o.not_applied,
-                    "output": o.written.as_ref().map(|p| p.display().to_string()),
-                    "error": null,
-                }),
-                Err(e) => json!({
-                    "input": file.display().to_string(),
-                    "error": crate::commands::error_chain(e),
-                }),
-            }).collect::<Vec<_>>(),
-        });
+        let doc = PatchSummary {
+            schema_version: SCHEMA_VERSION,
+            dry_run: args.dry_run,
+            passed_over,
+            files: rows
+                .iter()
+                .map(|(file, r)| match r {
+                    Ok(o) => SummaryFile {
+                        input: file.display().to_string(),
+                        edits: Some(o.edits),
+                        not_applied: Some(o.not_applied),
+                        output: o.written.as_ref().map(|p| p.display().to_string()),
+                        error: None,
+                    },
+                    Err(e) => SummaryFile {
+                        input: file.display().to_string(),
+                        edits: None,
+                        not_applied: None,
+                        output: None,
+                        error: Some(crate::commands::error_chain(e)),
+                    },
+                })
+                .collect(),
+        };
         serde_json::to_writer_pretty(&mut out, &doc)?;
         writeln!(out)?;
         return Ok(());
@@ -516,28 +523,13 @@ fn report(
 ) -> anyhow::Result<()> {
     match args.format {
         Format::Json => {
-            let doc = json!({
-                "schema_version": 1,
-                "input": file.display().to_string(),
-                "output": output.map(|p| p.display().to_string()),
-                "dry_run": args.dry_run,
-                "edits": edits.iter().map(|e| json!({
-                    "sklearn_path": e.setting.sklearn_path,
-                    "raw_path": e.setting.raw_path,
-                    "name": e.setting.name,
-                    "class": e.setting.class,
-                    "location": e.setting.location,
-                    "offset": e.setting.offset,
-                    "old": e.setting.value,
-                    "new": e.new,
-                })).collect::<Vec<_>>(),
-                "not_applied": skipped.iter().map(|s| json!({
-                    "sklearn_path": s.edit.setting.sklearn_path,
-                    "raw_path": s.edit.setting.raw_path,
-                    "new": s.edit.new,
-                    "reason": s.reason,
-                })).collect::<Vec<_>>(),
-            });
+            let doc = PatchDocument::new(
+                file.display().to_string(),
+                output.map(|p| p.display().to_string()),
+                args.dry_run,
+                edits,
+                skipped,
+            );
             serde_json::to_writer_pretty(&mut *out, &doc)?;
             writeln!(out)?;
         }

@@ -33,7 +33,7 @@ pub const SETTING_NAMES: &[&str] = &[
 /// attributes (`get_params` reports their keys as parameters).
 const PARAM_DICTS: &[&str] = &["_other_params", "kwargs"];
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum SettingValue {
     None,
@@ -57,7 +57,7 @@ impl std::fmt::Display for SettingValue {
 }
 
 /// Where a setting is stored, which decides how it is read and patched.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Location {
     /// A key of the estimator's state dict.

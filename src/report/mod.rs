@@ -6,6 +6,7 @@ pub mod dis;
 pub mod github;
 pub mod inspect_human;
 pub mod inspect_json;
+pub mod patch_json;
 pub mod sarif;
 
 /// The width human output must fit: `COLUMNS` when set, else the terminal's, else none

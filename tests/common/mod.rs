@@ -112,3 +112,23 @@ pub fn json(out: &std::process::Output) -> serde_json::Value {
         )
     })
 }
+
+/// Validates a JSON document with tests/oracle/validate.py: `sarif`, or the schema
+/// docs/KIND.schema.json.
+pub fn validate_json(kind: &str, document: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("doc.json");
+    std::fs::write(&path, document).unwrap();
+    let out = Command::new(python())
+        .arg(root().join("tests/oracle/validate.py"))
+        .arg(kind)
+        .arg(&path)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{kind} output does not validate:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

