@@ -400,7 +400,15 @@ pub fn splices(data: &[u8], layout: &Layout, edits: &[Edit]) -> Result<Vec<Splic
         let after = (new_pad_byte + 1) as u64;
         let pad = alignment - after % alignment;
         if pad != array.padding {
-            let mut bytes = vec![pad as u8];
+            // The alignment comes from the file: a padding that does not fit joblib's one
+            // length byte cannot be written (joblib itself uses 8).
+            let length = u8::try_from(pad).map_err(|_| PatchError::Layout {
+                offset: array.offset,
+                message: format!(
+                    "joblib array alignment {alignment} needs {pad} bytes of padding, more than its length byte holds"
+                ),
+            })?;
+            let mut bytes = vec![length];
             bytes.extend(std::iter::repeat_n(0xff, pad as usize));
             let splice = Splice {
                 start: array.offset,
@@ -773,5 +781,51 @@ mod tests {
         assert_eq!(splices[1].pieces, vec![Piece::Bytes(b"N".to_vec())]);
         assert_eq!(splices[2].new_len(), 13);
         assert_eq!(splices.iter().map(Splice::delta).sum::<i64>(), 0);
+    }
+
+    #[test]
+    fn padding_that_outgrows_its_length_byte_is_refused() {
+        // An alignment from the file (512) whose padding is 255 bytes: one byte less
+        // before it needs 256, which joblib's length byte cannot say.
+        let layout = Layout {
+            frames: Vec::new(),
+            arrays: vec![InlineData {
+                offset: 256,
+                padding: 255,
+                alignment: Some(512),
+                data: crate::pickle::graph::Span {
+                    offset: 512,
+                    len: 8,
+                },
+                nested_stream: None,
+                shape: vec![1],
+                dtype: "f8".into(),
+                itemsize: 8,
+            }],
+            streams: vec![(0, 600, 4)],
+        };
+        let mut data = vec![0u8; 600];
+        data[12] = b'K';
+        data[13] = 14;
+        let edit = Edit {
+            setting: Setting {
+                name: "n_jobs".into(),
+                sklearn_path: "n_jobs".into(),
+                raw_path: "n_jobs".into(),
+                estimator: 0,
+                class: "C".into(),
+                value: SettingValue::Int(14),
+                offset: 12,
+                location: Location::Attribute,
+                fitted: false,
+                blob: None,
+            },
+            new: SettingValue::None,
+        };
+        let err = splices(&data, &layout, &[edit]).unwrap_err();
+        assert!(
+            err.to_string().contains("needs 256 bytes of padding"),
+            "{err}"
+        );
     }
 }
