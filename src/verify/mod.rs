@@ -338,9 +338,9 @@ pub fn verify(original: &Path, candidate: &Path, options: &Options) -> anyhow::R
                 profile.failure = Some(format!("in unpinned run {}: {why}", n + 1));
             }
             let result = read_result(&dir, "runtime");
-            if let Some(methods) = result.as_ref().and_then(|r| r["methods"].as_object()) {
+            if let Some(methods) = result.as_ref().map(|r| &r.methods) {
                 for (name, m) in methods {
-                    if let Some(secs) = m["seconds"].as_f64() {
+                    if let Some(secs) = m.seconds {
                         profile
                             .methods
                             .entry(name.clone())
@@ -350,9 +350,7 @@ pub fn verify(original: &Path, candidate: &Path, options: &Options) -> anyhow::R
                     }
                 }
             }
-            let in_python = result
-                .as_ref()
-                .and_then(|r| r["processes_started"].as_u64());
+            let in_python = result.as_ref().and_then(|r| r.processes_started);
             let (processes_started, counted_by) = match run.processes_started {
                 Some(n) => (Some(n), Counter::Kernel),
                 None => (in_python, Counter::Python),
@@ -361,7 +359,7 @@ pub fn verify(original: &Path, candidate: &Path, options: &Options) -> anyhow::R
                 run,
                 processes_started,
                 counted_by,
-                load_seconds: result.as_ref().and_then(|r| r["load_seconds"].as_f64()),
+                load_seconds: result.as_ref().and_then(|r| r.load_seconds),
             });
         }
         profile.load_seconds = profile.runtime_spread(|r| r.load_seconds).map(|s| s.median);
@@ -499,7 +497,27 @@ fn failure(run: &Run) -> Option<String> {
     }
 }
 
-fn read_result(dir: &Path, mode: &str) -> Option<serde_json::Value> {
+/// What harness.py writes to `result.json` as it goes (rewritten after each step, so a
+/// child that dies leaves what it got to).
+#[derive(Debug, Default, serde::Deserialize)]
+struct HarnessResult {
+    class: Option<String>,
+    load_seconds: Option<f64>,
+    /// Counted by Python hooks, in the unpinned runs only.
+    processes_started: Option<u64>,
+    #[serde(default)]
+    methods: std::collections::BTreeMap<String, HarnessMethod>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct HarnessMethod {
+    seconds: Option<f64>,
+    /// The exception the method raised: `ValueError: ...`.
+    error: Option<String>,
+}
+
+/// None when the child wrote nothing (it died before loading) or something we cannot read.
+fn read_result(dir: &Path, mode: &str) -> Option<HarnessResult> {
     let text = std::fs::read_to_string(dir.join(mode).join("result.json")).ok()?;
     serde_json::from_str(&text).ok()
 }
@@ -507,16 +525,14 @@ fn read_result(dir: &Path, mode: &str) -> Option<serde_json::Value> {
 /// Reads the pinned run's result file and hashes the outputs.
 fn collect(profile: &mut Profile, dir: &Path) -> anyhow::Result<()> {
     if let Some(eq) = read_result(dir, "equivalence") {
-        profile.class = eq["class"].as_str().map(String::from);
-        if let Some(methods) = eq["methods"].as_object() {
-            for (name, m) in methods {
-                let entry = profile.methods.entry(name.clone()).or_default();
-                entry.error = m["error"].as_str().map(String::from);
-                let path = dir.join("equivalence").join(format!("{name}.npy"));
-                if let Ok(bytes) = std::fs::read(&path) {
-                    let array = npy::read(bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-                    entry.sha256 = Some(array.sha256());
-                }
+        profile.class = eq.class;
+        for (name, m) in eq.methods {
+            let path = dir.join("equivalence").join(format!("{name}.npy"));
+            let entry = profile.methods.entry(name).or_default();
+            entry.error = m.error;
+            if let Ok(bytes) = std::fs::read(&path) {
+                let array = npy::read(bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+                entry.sha256 = Some(array.sha256());
             }
         }
     }
@@ -528,5 +544,44 @@ pub fn default_limits() -> Limits {
     Limits {
         timeout: Duration::from_secs(600),
         memory: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shape harness.py writes: a method that ran, one that raised, the hook count.
+    #[test]
+    fn the_harness_result_reads_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("runtime")).unwrap();
+        std::fs::write(
+            dir.path().join("runtime/result.json"),
+            r#"{"mode": "runtime", "methods": {"predict": {"seconds": 0.5},
+                "transform": {"error": "AttributeError: no"}}, "processes_started": 3,
+                "load_seconds": 1.25, "class": "sklearn.pipeline.Pipeline", "done": true}"#,
+        )
+        .unwrap();
+        let r = read_result(dir.path(), "runtime").unwrap();
+        assert_eq!(r.class.as_deref(), Some("sklearn.pipeline.Pipeline"));
+        assert_eq!((r.load_seconds, r.processes_started), (Some(1.25), Some(3)));
+        assert_eq!(r.methods["predict"].seconds, Some(0.5));
+        assert_eq!(
+            r.methods["transform"].error.as_deref(),
+            Some("AttributeError: no")
+        );
+        // A child killed before its first save leaves a result with the mode only.
+        std::fs::write(
+            dir.path().join("runtime/result.json"),
+            r#"{"mode": "runtime", "methods": {}}"#,
+        )
+        .unwrap();
+        assert!(
+            read_result(dir.path(), "runtime")
+                .unwrap()
+                .methods
+                .is_empty()
+        );
     }
 }
