@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, TableComponent, presets};
-use serde_json::json;
 
 use crate::cli::{Format, VerifyArgs, VerifyOptions};
 use crate::commands::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::config::parse_size;
+use crate::report::verify_json::VerifyDocument;
 use crate::units::human_bytes;
-use crate::verify::{self, Counter, Profile, Report, RuntimeRun, Spread, Verdict};
+use crate::verify::{self, Counter, Profile, Report, Spread, Verdict};
 
 pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     verify_and_report(&args.original, &args.candidate, &args.options, args.format)
@@ -59,7 +59,7 @@ pub fn verify_and_report(
     let mut out = std::io::stdout().lock();
     match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &document(&report))?;
+            serde_json::to_writer_pretty(&mut out, &VerifyDocument::new(&report))?;
             writeln!(out)?;
         }
         Format::Human => write!(out, "{}", human(&report))?,
@@ -67,63 +67,6 @@ pub fn verify_and_report(
     Ok(match report.verdict {
         Verdict::Identical | Verdict::WithinTolerance => EXIT_OK,
         Verdict::Different | Verdict::Failed | Verdict::NotProven => EXIT_FINDINGS,
-    })
-}
-
-fn spread_json(s: Option<Spread>) -> serde_json::Value {
-    s.map_or(
-        serde_json::Value::Null,
-        |s| json!({"median": s.median, "min": s.min, "max": s.max}),
-    )
-}
-
-fn profile_json(p: &Profile) -> serde_json::Value {
-    let median = |f: &dyn Fn(&RuntimeRun) -> Option<f64>| {
-        p.runtime_spread(f).map(|s| s.median.round() as u64)
-    };
-    json!({
-        "path": p.path,
-        "class": p.class,
-        "load_seconds": p.load_seconds,
-        // Medians over the runtime runs; every run is under "runtime_runs".
-        "peak_rss_bytes": median(&|r| Some(r.run.peak_rss as f64)),
-        "max_child_processes": median(&|r| Some(r.run.max_children as f64)),
-        "processes_started": median(&|r| r.processes_started.map(|n| n as f64)),
-        "processes_counted_by": p.runtime.first().map(|r| r.counted_by.name()),
-        "max_threads": median(&|r| Some(r.run.max_threads as f64)),
-        "runtime_runs": p.runtime.iter().map(|r| json!({
-            "peak_rss_bytes": r.run.peak_rss,
-            "max_child_processes": r.run.max_children,
-            "processes_started": r.processes_started,
-            "processes_counted_by": r.counted_by.name(),
-            "max_threads": r.run.max_threads,
-            "wall_seconds": r.run.wall.as_secs_f64(),
-            "load_seconds": r.load_seconds,
-        })).collect::<Vec<_>>(),
-        "failure": p.failure,
-        "stderr_tail": if p.failure.is_some() { Some(&p.equivalence.stderr_tail) } else { None },
-        "methods": p.methods.iter().map(|(name, m)| (name.clone(), json!({
-            "sha256": m.sha256,
-            "seconds": Spread::of(m.seconds.iter().copied()).map(|s| s.median),
-            "seconds_spread": spread_json(Spread::of(m.seconds.iter().copied())),
-            "error": m.error,
-        }))).collect::<serde_json::Map<_, _>>(),
-    })
-}
-
-fn document(r: &Report) -> serde_json::Value {
-    json!({
-        "schema_version": 1,
-        "verdict": r.verdict.name(),
-        "artifacts": [profile_json(&r.original), profile_json(&r.candidate)],
-        "differences": r.differences.iter().map(|(m, d)| (m.clone(), json!({
-            "incompatible": d.incompatible,
-            "rows": d.rows,
-            "rows_differing": d.rows_differing,
-            "max_abs": d.max_abs,
-            "max_rel": d.max_rel,
-            "within_tolerance": d.within_tolerance,
-        }))).collect::<serde_json::Map<_, _>>(),
     })
 }
 

@@ -8,6 +8,7 @@ pub mod inspect_human;
 pub mod inspect_json;
 pub mod patch_json;
 pub mod sarif;
+pub mod verify_json;
 
 /// The width human output must fit: `COLUMNS` when set, else the terminal's, else none
 /// (piped output keeps one row per line, whatever its length, so that grep sees rows).
@@ -90,5 +91,45 @@ impl FileError {
             "offset": self.offset,
             "opcode": self.opcode,
         })
+    }
+}
+
+/// The JSON Schemas committed under docs/, generated from the document types.
+pub fn schemas() -> [(&'static str, schemars::Schema); 3] {
+    [
+        (
+            "patch.schema.json",
+            schemars::schema_for!(patch_json::PatchDocument),
+        ),
+        (
+            "patch-summary.schema.json",
+            schemars::schema_for!(patch_json::PatchSummary),
+        ),
+        (
+            "verify.schema.json",
+            schemars::schema_for!(verify_json::VerifyDocument),
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    /// The committed schemas are the ones the types generate; `ARTIFACT_UPDATE_SCHEMAS=1`
+    /// (scripts/update-generated.sh) rewrites them.
+    #[test]
+    fn committed_schemas_are_current() {
+        let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+        for (name, schema) in super::schemas() {
+            let text = serde_json::to_string_pretty(&schema).unwrap() + "\n";
+            let path = docs.join(name);
+            if std::env::var_os("ARTIFACT_UPDATE_SCHEMAS").is_some() {
+                std::fs::write(&path, &text).unwrap();
+            }
+            let committed = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                committed == text,
+                "docs/{name} is stale: run scripts/update-generated.sh"
+            );
+        }
     }
 }

@@ -112,36 +112,3 @@ impl PatchDocument {
         }
     }
 }
-
-/// The schemas of the patch documents, as committed under docs/.
-pub fn schemas() -> [(&'static str, schemars::Schema); 2] {
-    [
-        ("patch.schema.json", schemars::schema_for!(PatchDocument)),
-        (
-            "patch-summary.schema.json",
-            schemars::schema_for!(PatchSummary),
-        ),
-    ]
-}
-
-#[cfg(test)]
-mod tests {
-    /// The committed schemas are the ones the types generate; `ARTIFACT_UPDATE_SCHEMAS=1`
-    /// (scripts/update-generated.sh) rewrites them.
-    #[test]
-    fn committed_schemas_are_current() {
-        let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
-        for (name, schema) in super::schemas() {
-            let text = serde_json::to_string_pretty(&schema).unwrap() + "\n";
-            let path = docs.join(name);
-            if std::env::var_os("ARTIFACT_UPDATE_SCHEMAS").is_some() {
-                std::fs::write(&path, &text).unwrap();
-            }
-            let committed = std::fs::read_to_string(&path).unwrap_or_default();
-            assert!(
-                committed == text,
-                "docs/{name} is stale: run scripts/update-generated.sh"
-            );
-        }
-    }
-}
