@@ -14,18 +14,6 @@ const LAYERS: [(&str, &[&str]); 11] = [
     ("rules", &["inspection", "model", "pickle", "units"]),
     ("config", &["rules"]),
     (
-        "report",
-        &[
-            "config",
-            "container",
-            "inspection",
-            "model",
-            "pickle",
-            "rules",
-            "units",
-        ],
-    ),
-    (
         "patch",
         &[
             "container",
@@ -45,6 +33,20 @@ const LAYERS: [(&str, &[&str]); 11] = [
             "pickle",
             "rules",
             "units",
+        ],
+    ),
+    (
+        "report",
+        &[
+            "config",
+            "container",
+            "inspection",
+            "model",
+            "patch",
+            "pickle",
+            "rules",
+            "units",
+            "verify",
         ],
     ),
     ("cli", &["config", "patch", "rules"]),

