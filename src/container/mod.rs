@@ -168,6 +168,15 @@ impl Artifact {
     }
 }
 
+/// The system's memory page size (what maps, madvise and /proc page counts use).
+pub fn page_size() -> u64 {
+    // SAFETY: sysconf reads a constant of the running system.
+    match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        n if n > 0 => n as u64,
+        _ => 4096,
+    }
+}
+
 /// Identifies the container from the first bytes of a file.
 pub fn detect(head: &[u8]) -> Result<Container, ContainerError> {
     if head.is_empty() {

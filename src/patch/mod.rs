@@ -297,7 +297,7 @@ pub enum Piece {
 }
 
 impl Splice {
-    fn new_len(&self) -> u64 {
+    pub fn new_len(&self) -> u64 {
         self.pieces
             .iter()
             .map(|p| match p {
@@ -735,6 +735,25 @@ mod tests {
         );
     }
 
+    /// `n_jobs` 14 -> None, its `K\x0e` at `offset`.
+    fn n_jobs_14_to_none_at(offset: u64) -> Edit {
+        Edit {
+            setting: Setting {
+                name: "n_jobs".into(),
+                sklearn_path: "n_jobs".into(),
+                raw_path: "n_jobs".into(),
+                estimator: 0,
+                class: "C".into(),
+                value: SettingValue::Int(14),
+                offset,
+                location: Location::Attribute,
+                fitted: false,
+                blob: None,
+            },
+            new: SettingValue::None,
+        }
+    }
+
     #[test]
     fn padding_follows_the_length_change() {
         // A frame [11, 11+4) holding `K\x0e`, then a joblib array whose pad byte is at 20.
@@ -755,21 +774,7 @@ mod tests {
         let mut data = vec![0u8; 40];
         data[12] = b'K';
         data[13] = 14;
-        let edit = Edit {
-            setting: Setting {
-                name: "n_jobs".into(),
-                sklearn_path: "n_jobs".into(),
-                raw_path: "n_jobs".into(),
-                estimator: 0,
-                class: "C".into(),
-                value: SettingValue::Int(14),
-                offset: 12,
-                location: Location::Attribute,
-                fitted: false,
-                blob: None,
-            },
-            new: SettingValue::None,
-        };
+        let edit = n_jobs_14_to_none_at(12);
         let splices = splices(&data, &layout, &[edit]).unwrap();
         // The value (-1 byte), the frame length (4 -> 3), and the pad (11 -> 12): the
         // array data stays at offset 32.
@@ -807,21 +812,7 @@ mod tests {
         let mut data = vec![0u8; 600];
         data[12] = b'K';
         data[13] = 14;
-        let edit = Edit {
-            setting: Setting {
-                name: "n_jobs".into(),
-                sklearn_path: "n_jobs".into(),
-                raw_path: "n_jobs".into(),
-                estimator: 0,
-                class: "C".into(),
-                value: SettingValue::Int(14),
-                offset: 12,
-                location: Location::Attribute,
-                fitted: false,
-                blob: None,
-            },
-            new: SettingValue::None,
-        };
+        let edit = n_jobs_14_to_none_at(12);
         let err = splices(&data, &layout, &[edit]).unwrap_err();
         assert!(
             err.to_string().contains("needs 256 bytes of padding"),

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::SCHEMA_VERSION;
-use crate::verify::{Profile, Report, RuntimeRun, Spread};
+use crate::verify::{Difference, Profile, Report, RuntimeRun, Spread};
 
 /// The comparison of two artifacts' outputs, and what each costs at runtime.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -19,7 +19,7 @@ pub struct VerifyDocument {
     /// The original, then the candidate.
     pub artifacts: [ArtifactProfile; 2],
     /// Per method whose outputs differ (or cannot be compared).
-    pub differences: BTreeMap<String, MethodDifference>,
+    pub differences: BTreeMap<String, Difference>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -74,18 +74,6 @@ pub struct SpreadEntry {
     pub median: f64,
     pub min: f64,
     pub max: f64,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MethodDifference {
-    /// Why the outputs cannot be compared (dtype or shape); null when they can.
-    pub incompatible: Option<String>,
-    pub rows: u64,
-    pub rows_differing: u64,
-    pub max_abs: Option<f64>,
-    pub max_rel: Option<f64>,
-    pub within_tolerance: bool,
 }
 
 impl From<Spread> for SpreadEntry {
@@ -157,21 +145,7 @@ impl VerifyDocument {
                 ArtifactProfile::new(&r.original),
                 ArtifactProfile::new(&r.candidate),
             ],
-            differences: r
-                .differences
-                .iter()
-                .map(|(m, d)| {
-                    let entry = MethodDifference {
-                        incompatible: d.incompatible.clone(),
-                        rows: d.rows,
-                        rows_differing: d.rows_differing,
-                        max_abs: d.max_abs,
-                        max_rel: d.max_rel,
-                        within_tolerance: d.within_tolerance,
-                    };
-                    (m.clone(), entry)
-                })
-                .collect(),
+            differences: r.differences.clone(),
         }
     }
 }

@@ -176,12 +176,18 @@ impl FixSafety {
     }
 }
 
+/// The family whose table holds `code`.
+fn family_of(code: &str) -> Option<Family> {
+    REGISTRY
+        .iter()
+        .find(|f| f.rules.iter().any(|r| r.code == code))
+        .map(|f| f.family)
+}
+
 impl Rule {
     pub fn family(&self) -> Family {
-        REGISTRY
-            .iter()
-            .find(|f| f.rules.iter().any(|r| r.code == self.code))
-            .map_or(Family::Values, |f| f.family)
+        // Every rule is reached through REGISTRY, so the lookup cannot miss.
+        family_of(self.code).unwrap_or(Family::Values)
     }
 }
 
@@ -212,7 +218,7 @@ pub struct Finding {
 impl Finding {
     /// The family of the rule that found it.
     pub fn family(&self) -> Option<Family> {
-        find(self.code).map(Rule::family)
+        family_of(self.code)
     }
 
     fn new(rule: &Rule, message: String) -> Self {

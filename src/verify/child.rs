@@ -219,11 +219,7 @@ fn stat(pid: i32) -> Option<Stat> {
 }
 
 fn sample(session: i32) -> Tree {
-    // SAFETY: sysconf reads a constant of the running system.
-    let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
-        n if n > 0 => n as u64,
-        _ => 4096,
-    };
+    let page = crate::container::page_size();
     let mut tree = Tree::default();
     for pid in members(session) {
         if let Some(s) = stat(pid) {

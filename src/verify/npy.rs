@@ -90,8 +90,9 @@ impl Array {
     }
 }
 
-/// How two outputs of one method differ.
-#[derive(Debug, Default, PartialEq)]
+/// How two outputs of one method differ (as `verify --format json` reports it).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Difference {
     /// Different dtype or shape: nothing else is comparable.
     pub incompatible: Option<String>,
