@@ -377,6 +377,7 @@ fn diffing_an_input_and_its_patched_output_lists_exactly_the_edits() {
         ],
     );
     assert_eq!(out.status.code(), Some(1));
+    common::validate_json("diff", &out.stdout);
     let diff: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let mut changed: Vec<String> = diff["settings"]
         .as_array()

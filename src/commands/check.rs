@@ -187,7 +187,7 @@ pub fn run(args: &CheckArgs, color: bool) -> anyhow::Result<ExitCode> {
     match args.format {
         CheckFormat::Human => write!(out, "{}", human::render(&report, color))?,
         CheckFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &check_json::document(&report))?;
+            serde_json::to_writer_pretty(&mut out, &check_json::CheckDocument::new(&report))?;
             writeln!(out)?;
         }
         CheckFormat::Sarif => {

@@ -32,7 +32,7 @@ pub fn run(args: &InspectArgs, color: bool) -> anyhow::Result<ExitCode> {
                     listed.push(p);
                 }
             }
-            let doc = inspect_json::document(&listed, &file_errors);
+            let doc = inspect_json::InspectDocument::new(&listed, file_errors);
             serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
         }

@@ -11,7 +11,7 @@ use crate::pickle::graph::Node;
 use crate::pickle::joblib::dtype_of;
 use crate::pickle::{Graph, NodeId, Value};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ArrayStorage {
     /// Raw bytes between the opcodes of a joblib file.

@@ -11,6 +11,7 @@
 
 mod arrays;
 mod boosters;
+pub mod compare;
 pub mod globals;
 mod path;
 mod setting_types;

@@ -6,7 +6,10 @@
 use std::io::{self, Write};
 
 use base64::Engine;
-use serde_json::{Value as Json, json};
+use std::borrow::Cow;
+
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use crate::pickle::graph::InlineData;
 use crate::pickle::text::{repr_bytes, repr_str};
@@ -53,14 +56,14 @@ impl<W: Write> Listing<W> {
 impl<W: Write> Visitor for Listing<W> {
     fn op(&mut self, stream: usize, nested: bool, op: &Op<'_>) {
         if self.json {
-            let record = json!({
-                "stream": stream,
-                "nested": nested,
-                "offset": op.offset,
-                "op": op.code.name(),
-                "arg": arg_json(op),
+            let record = DisRecord::Op(OpRecord {
+                stream,
+                nested,
+                offset: op.offset,
+                op: op.code.name(),
+                arg: arg_json(op),
             });
-            self.emit(|w| writeln!(w, "{record}"));
+            self.emit(|w| write_record(w, &record));
         } else {
             let indent = if nested { "    " } else { "" };
             let code = byte_repr(op.code.byte());
@@ -87,17 +90,21 @@ impl<W: Write> Visitor for Listing<W> {
             shape.push(',');
         }
         if self.json {
-            let record = json!({
-                "stream": stream,
-                "offset": data.offset,
-                "kind": if data.nested_stream.is_some() { "joblib-object-array" } else { "joblib-array" },
-                "padding": data.padding,
-                "data_offset": data.data.offset,
-                "data_bytes": data.data.len,
-                "shape": data.shape,
-                "dtype": data.dtype,
+            let record = DisRecord::InlineData(InlineDataRecord {
+                stream,
+                offset: data.offset,
+                kind: if data.nested_stream.is_some() {
+                    InlineKind::JoblibObjectArray
+                } else {
+                    InlineKind::JoblibArray
+                },
+                padding: data.padding,
+                data_offset: data.data.offset,
+                data_bytes: data.data.len,
+                shape: &data.shape,
+                dtype: &data.dtype,
             });
-            self.emit(|w| writeln!(w, "{record}"));
+            self.emit(|w| write_record(w, &record));
         } else if data.nested_stream.is_some() {
             self.emit(|w| {
                 writeln!(
@@ -116,6 +123,11 @@ impl<W: Write> Visitor for Listing<W> {
             });
         }
     }
+}
+
+fn write_record<W: Write>(w: &mut W, record: &DisRecord<'_>) -> io::Result<()> {
+    serde_json::to_writer(&mut *w, record)?;
+    writeln!(w)
 }
 
 fn byte_repr(b: u8) -> String {
@@ -160,29 +172,95 @@ fn arg_human(op: &Op<'_>) -> String {
     }
 }
 
-fn arg_json(op: &Op<'_>) -> Json {
+fn arg_json<'a>(op: &Op<'a>) -> ArgValue<'a> {
+    let bytes = |b: &[u8]| ArgValue::Bytes {
+        bytes: base64::engine::general_purpose::STANDARD.encode(b),
+    };
     match op.arg {
-        Arg::None => Json::Null,
-        Arg::Int(i) => json!(i),
-        Arg::U64(u) => json!(u),
-        Arg::Float(f) => json!(f),
+        Arg::None => ArgValue::None,
+        Arg::Int(i) => ArgValue::Int(i),
+        Arg::U64(u) => ArgValue::U64(u),
+        Arg::Float(f) => ArgValue::Float(f),
         Arg::Bytes(b) if is_text(op.code) && b.len() <= JSON_INLINE => {
-            match std::str::from_utf8(b) {
-                Ok(text) => json!(text),
-                Err(_) => json!({"bytes": base64::engine::general_purpose::STANDARD.encode(b)}),
-            }
+            std::str::from_utf8(b).map_or_else(|_| bytes(b), ArgValue::Text)
         }
-        Arg::Bytes(b) if b.len() <= JSON_INLINE => {
-            json!({"bytes": base64::engine::general_purpose::STANDARD.encode(b)})
-        }
-        Arg::Bytes(b) => json!({"length": b.len()}),
-        Arg::Line(l) => match std::str::from_utf8(l) {
-            Ok(text) => json!(text),
-            Err(_) => json!({"bytes": base64::engine::general_purpose::STANDARD.encode(l)}),
+        Arg::Bytes(b) if b.len() <= JSON_INLINE => bytes(b),
+        Arg::Bytes(b) => ArgValue::Length { length: b.len() },
+        Arg::Line(l) => std::str::from_utf8(l).map_or_else(|_| bytes(l), ArgValue::Text),
+        Arg::Pair(m, n) => ArgValue::Global {
+            module: String::from_utf8_lossy(m),
+            name: String::from_utf8_lossy(n),
         },
-        Arg::Pair(m, n) => json!({
-            "module": String::from_utf8_lossy(m),
-            "name": String::from_utf8_lossy(n),
-        }),
     }
+}
+
+/// One line of `dis --format json`: an opcode, or the joblib array bytes between two.
+#[derive(Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum DisRecord<'a> {
+    Op(OpRecord<'a>),
+    InlineData(InlineDataRecord<'a>),
+}
+
+#[derive(Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpRecord<'a> {
+    /// Index of the pickle stream (joblib object arrays nest streams).
+    pub stream: usize,
+    /// Inside a joblib object array's nested stream.
+    pub nested: bool,
+    /// Byte offset of the opcode in the pickle data.
+    pub offset: u64,
+    /// The opcode's name, as pickletools spells it.
+    pub op: &'static str,
+    pub arg: ArgValue<'a>,
+}
+
+/// An opcode's inline argument.
+#[derive(Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ArgValue<'a> {
+    /// The opcode takes none.
+    None,
+    Int(i64),
+    U64(u64),
+    Float(f64),
+    /// A string argument that is valid UTF-8 (and at most 4096 bytes, for payloads).
+    Text(&'a str),
+    /// A payload of at most 4096 bytes that is not text, base64-encoded.
+    Bytes {
+        bytes: String,
+    },
+    /// A payload too large to include: its length only.
+    Length {
+        length: usize,
+    },
+    /// GLOBAL and INST: the two lines.
+    Global {
+        module: Cow<'a, str>,
+        name: Cow<'a, str>,
+    },
+}
+
+#[derive(Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InlineDataRecord<'a> {
+    pub stream: usize,
+    /// Where the padding byte (or the nested stream) starts.
+    pub offset: u64,
+    pub kind: InlineKind,
+    pub padding: u64,
+    pub data_offset: u64,
+    pub data_bytes: u64,
+    pub shape: &'a [u64],
+    pub dtype: &'a str,
+}
+
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum InlineKind {
+    /// Raw array bytes joblib reads without unpickling.
+    JoblibArray,
+    /// An object array: a nested pickle stream, listed above this record.
+    JoblibObjectArray,
 }

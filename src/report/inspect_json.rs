@@ -1,108 +1,321 @@
-//! The JSON document of `artifact inspect --format json` (schema: docs/json.md).
+//! The JSON document of `artifact inspect --format json` ([`InspectDocument`], schema
+//! docs/inspect.schema.json, generated from these types; fields explained in docs/json.md).
 
-use serde_json::{Value as Json, json};
+use std::collections::BTreeMap;
 
-use super::{FileError, SCHEMA_VERSION};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::{FileError, SCHEMA_VERSION, Tool};
 use crate::inspection::Inspection;
-use crate::model::{ArrayInfo, Setting};
+use crate::model::{ArrayInfo, ArrayStorage, Invocation, Location, Setting, SettingValue};
 
-pub fn document(inspections: &[&Inspection], errors: &[FileError]) -> Json {
-    json!({
-        "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "artifact", "version": env!("CARGO_PKG_VERSION")},
-        "artifacts": inspections.iter().map(|i| artifact(i)).collect::<Vec<_>>(),
-        "errors": errors.iter().map(FileError::json).collect::<Vec<_>>(),
-    })
+/// One document, whatever the number of files.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InspectDocument {
+    pub schema_version: u32,
+    pub tool: Tool,
+    /// The artifacts read to the end (or, with `complete: false`, as far as they were read).
+    pub artifacts: Vec<ArtifactEntry>,
+    /// Files that could not be read to the end (exit code 2).
+    pub errors: Vec<FileError>,
 }
 
-fn artifact(i: &Inspection) -> Json {
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArtifactEntry {
+    /// As given on the command line.
+    pub path: String,
+    /// Size of the file on disk.
+    pub size_bytes: u64,
+    pub container: ContainerEntry,
+    /// The first stream's PROTO, or the newest protocol among its opcodes for protocol 0/1.
+    pub protocol: u8,
+    pub streams: Vec<StreamEntry>,
+    /// Bytes after the last stream that are not a pickle stream.
+    pub trailing_bytes: Option<SpanEntry>,
+    pub estimators: Vec<EstimatorEntry>,
+    pub settings: Vec<SettingEntry>,
+    pub arrays: ArraysEntry,
+    pub globals: Vec<GlobalEntry>,
+    /// False when the stream does not parse to its end: `errors[]` says where it stopped.
+    pub complete: bool,
+    /// What each loader would import: `joblib.load` first, then `pickle.load` where it
+    /// reads the bytes differently.
+    pub readings: Vec<ReadingEntry>,
+    pub versions: VersionsEntry,
+    pub anomalies: Vec<AnomalyEntry>,
+    /// Parts that could not be interpreted (an unreadable booster blob).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerEntry {
+    /// `pickle` or `joblib`.
+    pub format: &'static str,
+    /// `zlib`, `gzip`, `bz2`, `xz`, `lzma`, `lz4`; null when not compressed.
+    pub codec: Option<&'static str>,
+    /// Bytes of pickle data (after decompression).
+    pub decoded_bytes: u64,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StreamEntry {
+    pub offset: u64,
+    /// Just past STOP.
+    pub end: u64,
+    /// PROTO's argument, or null.
+    pub protocol: Option<u8>,
+    pub ops: u64,
+    /// A joblib object array.
+    pub nested: bool,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SpanEntry {
+    pub offset: u64,
+    pub length: u64,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EstimatorEntry {
+    /// `module.Class`.
+    pub class: String,
+    /// `set_params` names joined by `__`; `""` for the root.
+    pub sklearn_path: String,
+    /// Attribute path from the root (`steps[0][1]`); `""` for the root.
+    pub raw_path: String,
+    /// Index of the estimator holding it.
+    pub parent: Option<usize>,
+    pub fitted: bool,
+    /// An unfitted template whose fitted clones sit elsewhere.
+    pub template: bool,
+    /// First opcode that builds it.
+    pub offset: u64,
+    pub sklearn_version: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingEntry {
+    pub name: String,
+    pub sklearn_path: String,
+    pub raw_path: String,
+    pub class: String,
+    pub value: SettingValue,
+    /// First byte of the value: its opcode, or its bytes inside a booster blob.
+    pub offset: u64,
+    pub location: Location,
+    pub fitted: bool,
+    /// Index into `estimators`.
+    pub estimator: usize,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArraysEntry {
+    pub count: usize,
+    pub total_bytes: u64,
+    pub largest: Option<ArrayEntry>,
+    pub items: Vec<ArrayEntry>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArrayEntry {
+    pub path: String,
+    pub storage: ArrayStorage,
+    pub shape: Option<Vec<u64>>,
+    pub dtype: Option<String>,
+    pub nbytes: u64,
+    pub offset: u64,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GlobalEntry {
+    pub module: String,
+    pub name: String,
+    /// References.
+    pub count: u64,
+    /// Invoked by the load (REDUCE/NEWOBJ/INST/OBJ target, a reconstructor, ...).
+    pub called: bool,
+    /// First reference.
+    pub offset: u64,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadingEntry {
+    /// `joblib.load`, `pickle.load`, `pickle.load of the compressed file's own bytes`.
+    pub loader: &'static str,
+    /// `[module, name]` pairs, as spelled.
+    pub globals: Vec<[String; 2]>,
+    /// EXT codes.
+    pub extensions: Vec<i64>,
+    /// Where that loader fails, or null.
+    pub stopped: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VersionsEntry {
+    /// `_sklearn_version` value -> number of estimators recording it.
+    pub sklearn: BTreeMap<String, u64>,
+    /// Other library versions found in boosters (`lightgbm`: `v4`).
+    pub libraries: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnomalyEntry {
+    pub offset: u64,
+    pub opcode: Option<&'static str>,
+    /// `memo-overwritten`, `stack-not-empty`, `misplaced-proto`, ... (docs/json.md).
+    pub kind: &'static str,
+    pub detail: String,
+}
+
+impl InspectDocument {
+    pub fn new(inspections: &[&Inspection], errors: Vec<FileError>) -> Self {
+        InspectDocument {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool::THIS,
+            artifacts: inspections.iter().map(|i| artifact(i)).collect(),
+            errors,
+        }
+    }
+}
+
+fn artifact(i: &Inspection) -> ArtifactEntry {
     let view = &i.view;
-    let total: u64 = view.arrays.iter().map(|a| a.nbytes).sum();
-    let largest = view.arrays.iter().max_by_key(|a| a.nbytes);
-    json!({
-        "path": i.path,
-        "size_bytes": i.file_size,
-        "container": {
-            "format": i.format,
-            "codec": i.codec,
-            "decoded_bytes": i.decoded_size,
+    ArtifactEntry {
+        path: i.path.clone(),
+        size_bytes: i.file_size,
+        container: ContainerEntry {
+            format: i.format,
+            codec: i.codec,
+            decoded_bytes: i.decoded_size,
         },
-        "protocol": i.protocol(),
-        "streams": i.streams.iter().map(|s| json!({
-            "offset": s.offset,
-            "end": s.end,
-            "protocol": s.protocol,
-            "ops": s.ops,
-            "nested": s.nested,
-        })).collect::<Vec<_>>(),
-        "trailing_bytes": i.trailing.map(|t| json!({"offset": t.offset, "length": t.len})),
-        "estimators": view.estimators.iter().map(|e| json!({
-            "class": e.class,
-            "sklearn_path": e.sklearn_path.join("__"),
-            "raw_path": e.raw_path,
-            "parent": e.parent,
-            "fitted": e.fitted,
-            "template": e.template,
-            "offset": e.offset,
-            "sklearn_version": e.sklearn_version,
-        })).collect::<Vec<_>>(),
-        "settings": view.settings.iter().map(setting).collect::<Vec<_>>(),
-        "arrays": {
-            "count": view.arrays.len(),
-            "total_bytes": total,
-            "largest": largest.map(array),
-            "items": view.arrays.iter().map(array).collect::<Vec<_>>(),
+        protocol: i.protocol(),
+        streams: i
+            .streams
+            .iter()
+            .map(|s| StreamEntry {
+                offset: s.offset,
+                end: s.end,
+                protocol: s.protocol,
+                ops: s.ops,
+                nested: s.nested,
+            })
+            .collect(),
+        trailing_bytes: i.trailing.map(|t| SpanEntry {
+            offset: t.offset,
+            length: t.len,
+        }),
+        estimators: view
+            .estimators
+            .iter()
+            .map(|e| EstimatorEntry {
+                class: e.class.clone(),
+                sklearn_path: e.sklearn_path.join("__"),
+                raw_path: e.raw_path.clone(),
+                parent: e.parent,
+                fitted: e.fitted,
+                template: e.template,
+                offset: e.offset,
+                sklearn_version: e.sklearn_version.clone(),
+            })
+            .collect(),
+        settings: view.settings.iter().map(setting).collect(),
+        arrays: ArraysEntry {
+            count: view.arrays.len(),
+            total_bytes: view.arrays.iter().map(|a| a.nbytes).sum(),
+            largest: view.arrays.iter().max_by_key(|a| a.nbytes).map(array),
+            items: view.arrays.iter().map(array).collect(),
         },
-        "globals": view.globals.iter().map(|g| json!({
-            "module": g.module,
-            "name": g.name,
-            "count": g.count,
-            "called": g.called,
-            "offset": g.first_offset,
-        })).collect::<Vec<_>>(),
-        "complete": i.readings.first().is_none_or(|r| r.error.is_none()),
-        "readings": i.readings.iter().map(|r| json!({
-            "loader": r.label,
-            "globals": r.facts.globals.iter().map(|g| [&g.module, &g.name]).collect::<Vec<_>>(),
-            "extensions": r.facts.invocations.iter().filter_map(|inv| match inv {
-                crate::model::Invocation::Extension { code, .. } => Some(*code),
-                _ => None,
-            }).collect::<Vec<_>>(),
-            "stopped": r.error.as_ref().map(|e| e.to_string()),
-        })).collect::<Vec<_>>(),
-        "versions": {
-            "sklearn": view.sklearn_versions,
-            "libraries": view.library_versions,
+        globals: view
+            .globals
+            .iter()
+            .map(|g| GlobalEntry {
+                module: g.module.clone(),
+                name: g.name.clone(),
+                count: g.count,
+                called: g.called,
+                offset: g.first_offset,
+            })
+            .collect(),
+        complete: i.readings.first().is_none_or(|r| r.error.is_none()),
+        readings: i
+            .readings
+            .iter()
+            .map(|r| ReadingEntry {
+                loader: r.label,
+                globals: r
+                    .facts
+                    .globals
+                    .iter()
+                    .map(|g| [g.module.clone(), g.name.clone()])
+                    .collect(),
+                extensions: r
+                    .facts
+                    .invocations
+                    .iter()
+                    .filter_map(|inv| match inv {
+                        Invocation::Extension { code, .. } => Some(*code),
+                        _ => None,
+                    })
+                    .collect(),
+                stopped: r.error.as_ref().map(|e| e.to_string()),
+            })
+            .collect(),
+        versions: VersionsEntry {
+            sklearn: view.sklearn_versions.clone(),
+            libraries: view.library_versions.clone(),
         },
-        "anomalies": i.anomalies.iter().map(|a| {
-            let (kind, detail) = a.kind.describe();
-            json!({"offset": a.offset, "opcode": a.opcode, "kind": kind, "detail": detail})
-        }).collect::<Vec<_>>(),
-        "warnings": view.warnings,
-    })
+        anomalies: i
+            .anomalies
+            .iter()
+            .map(|a| {
+                let (kind, detail) = a.kind.describe();
+                AnomalyEntry {
+                    offset: a.offset,
+                    opcode: a.opcode,
+                    kind,
+                    detail,
+                }
+            })
+            .collect(),
+        warnings: view.warnings.clone(),
+    }
 }
 
-fn setting(s: &Setting) -> Json {
-    json!({
-        "name": s.name,
-        "sklearn_path": s.sklearn_path,
-        "raw_path": s.raw_path,
-        "class": s.class,
-        "value": s.value,
-        "offset": s.offset,
-        "location": s.location,
-        "fitted": s.fitted,
-        "estimator": s.estimator,
-    })
+fn setting(s: &Setting) -> SettingEntry {
+    SettingEntry {
+        name: s.name.clone(),
+        sklearn_path: s.sklearn_path.clone(),
+        raw_path: s.raw_path.clone(),
+        class: s.class.clone(),
+        value: s.value.clone(),
+        offset: s.offset,
+        location: s.location.clone(),
+        fitted: s.fitted,
+        estimator: s.estimator,
+    }
 }
 
-fn array(a: &ArrayInfo) -> Json {
-    json!({
-        "path": a.path,
-        "storage": a.storage,
-        "shape": a.shape,
-        "dtype": a.dtype,
-        "nbytes": a.nbytes,
-        "offset": a.offset,
-    })
+fn array(a: &ArrayInfo) -> ArrayEntry {
+    ArrayEntry {
+        path: a.path.clone(),
+        storage: a.storage,
+        shape: a.shape.clone(),
+        dtype: a.dtype.clone(),
+        nbytes: a.nbytes,
+        offset: a.offset,
+    }
 }

