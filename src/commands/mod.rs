@@ -14,8 +14,6 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 
-use indicatif::{ProgressBar, ProgressStyle};
-
 use crate::cli::{Cli, ColorChoice, Command};
 use crate::inspection::{self, Inspection, ReadError};
 
@@ -57,15 +55,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// compressed file is decoded.
 pub fn read(path: &Path) -> Result<Inspection, ReadError> {
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let bar = (std::io::stderr().is_terminal() && size > 16 << 20).then(|| {
-        let bar = ProgressBar::new(size);
-        bar.set_style(
-            ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes} ({eta})")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar.set_message(format!("decompressing {}", path.display()));
-        bar
-    });
+    let bar = crate::report::style::byte_progress(
+        format!("decompressing {}", path.display()),
+        size,
+        16 << 20,
+    );
     let mut last = 0u64;
     let mut progress = |consumed: u64| {
         if let Some(bar) = &bar

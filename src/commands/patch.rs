@@ -1,20 +1,19 @@
 //! `artifact patch`: plan edits, write them to a temporary file, check the result by
 //! reading it back, and only then rename it into place.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, anyhow, bail};
-use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, TableComponent, presets};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{Format, PatchArgs};
 use crate::commands::EXIT_OK;
 use crate::inspection;
 use crate::patch::{self, Edit, Recorder};
-use crate::report::SCHEMA_VERSION;
-use crate::report::patch_json::{PatchDocument, PatchSummary, SummaryFile};
+use crate::report::patch_human::{write_edits, write_summary};
+use crate::report::patch_json::{FileOutcome, PatchDocument, PatchSummary, SummaryRow};
+use crate::report::style::byte_progress;
 
 pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
     if args.set.is_empty() && !args.fix {
@@ -34,9 +33,7 @@ pub fn run(args: &PatchArgs) -> anyhow::Result<ExitCode> {
 /// What patching one file did.
 struct Outcome {
     exit: u8,
-    edits: usize,
-    not_applied: usize,
-    written: Option<PathBuf>,
+    done: FileOutcome,
 }
 
 /// Several files and folders: each patched on its own (same checks, same atomicity),
@@ -70,14 +67,14 @@ fn many(args: &PatchArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let mut rows = Vec::new();
+    let mut rows: Vec<SummaryRow> = Vec::new();
     let mut passed_over = 0;
     let mut exit = EXIT_OK;
     for (file, named) in &inputs {
         match patch_one(args, file, true) {
             Ok(o) => {
                 exit = exit.max(o.exit);
-                rows.push((file.clone(), Ok(o)));
+                rows.push((file.clone(), Ok(o.done)));
             }
             Err(e) => {
                 let not_an_artifact = !named
@@ -92,7 +89,7 @@ fn many(args: &PatchArgs) -> anyhow::Result<ExitCode> {
                     continue;
                 }
                 exit = crate::commands::EXIT_ERROR;
-                rows.push((file.clone(), Err(e)));
+                rows.push((file.clone(), Err(crate::commands::error_chain(&e))));
             }
         }
     }
@@ -100,96 +97,15 @@ fn many(args: &PatchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(exit))
 }
 
-fn summary(
-    args: &PatchArgs,
-    rows: &[(PathBuf, anyhow::Result<Outcome>)],
-    passed_over: usize,
-) -> anyhow::Result<()> {
+fn summary(args: &PatchArgs, rows: &[SummaryRow], passed_over: usize) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     if args.format == Format::Json {
-        let doc = PatchSummary {
-            schema_version: SCHEMA_VERSION,
-            dry_run: args.dry_run,
-            passed_over,
-            files: rows
-                .iter()
-                .map(|(file, r)| match r {
-                    Ok(o) => SummaryFile {
-                        input: file.display().to_string(),
-                        edits: Some(o.edits),
-                        not_applied: Some(o.not_applied),
-                        output: o.written.as_ref().map(|p| p.display().to_string()),
-                        error: None,
-                    },
-                    Err(e) => SummaryFile {
-                        input: file.display().to_string(),
-                        edits: None,
-                        not_applied: None,
-                        output: None,
-                        error: Some(crate::commands::error_chain(e)),
-                    },
-                })
-                .collect(),
-        };
+        let doc = PatchSummary::new(args.dry_run, passed_over, rows);
         serde_json::to_writer_pretty(&mut out, &doc)?;
         writeln!(out)?;
-        return Ok(());
+    } else {
+        write_summary(&mut out, rows, passed_over)?;
     }
-    let mut table = Table::new();
-    table
-        .load_preset(presets::NOTHING)
-        .set_style(TableComponent::HeaderLines, '─')
-        .set_style(TableComponent::MiddleHeaderIntersections, '─')
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(vec!["artifact", "edits", "result"]);
-    if let Some(width) = crate::report::output_width() {
-        table.set_width(u16::try_from(width).unwrap_or(u16::MAX));
-    }
-    let (mut written, mut failed) = (0, 0);
-    for (file, r) in rows {
-        let (edits, result) = match r {
-            Ok(o) => {
-                let result = match (&o.written, o.edits) {
-                    (Some(p), _) => {
-                        written += 1;
-                        format!("wrote {}", p.display())
-                    }
-                    (None, 0) => "nothing to change".to_string(),
-                    (None, _) => "dry run: nothing written".to_string(),
-                };
-                let result = if o.not_applied > 0 {
-                    format!("{result}; {} edit(s) not applied", o.not_applied)
-                } else {
-                    result
-                };
-                (o.edits.to_string(), result)
-            }
-            Err(e) => {
-                failed += 1;
-                (
-                    "-".to_string(),
-                    format!("error: {}", crate::commands::error_chain(e)),
-                )
-            }
-        };
-        table.add_row(vec![
-            Cell::new(file.display()),
-            Cell::new(edits).set_alignment(CellAlignment::Right),
-            Cell::new(result),
-        ]);
-    }
-    writeln!(out, "{table}")?;
-    writeln!(
-        out,
-        "\n{} artifact{}: {written} written, {failed} failed{}",
-        rows.len(),
-        if rows.len() == 1 { "" } else { "s" },
-        if passed_over > 0 {
-            format!(", {passed_over} other file(s) passed over (not pickles)")
-        } else {
-            String::new()
-        }
-    )?;
     Ok(())
 }
 
@@ -224,11 +140,7 @@ fn patch_one(args: &PatchArgs, file: &Path, quiet: bool) -> anyhow::Result<Outco
     let layout = recorder.0.from_streams(&graph.streams);
     let inspection = inspection::build(input, &artifact, &graph, None);
 
-    let mut edits = patch::plan_set(&inspection.view, &args.set)?;
-    if args.fix {
-        edits.extend(patch::plan_fix(&inspection, args.jobs.map(i64::from))?);
-    }
-    let edits = dedupe(edits)?;
+    let edits = patch::plan(&inspection, &args.set, args.fix, args.jobs.map(i64::from))?;
     let (splices, skipped) = patch::plan_splices(artifact.bytes(), &layout, &edits)?;
     if !skipped.is_empty() && (args.all_or_nothing || args.format == Format::Human) {
         for s in &skipped {
@@ -303,9 +215,11 @@ fn patch_one(args: &PatchArgs, file: &Path, quiet: bool) -> anyhow::Result<Outco
     }
     let outcome = |exit: u8, written: Option<PathBuf>| Outcome {
         exit,
-        edits: edits.len(),
-        not_applied: skipped.len(),
-        written,
+        done: FileOutcome {
+            edits: edits.len(),
+            not_applied: skipped.len(),
+            written,
+        },
     };
     if args.dry_run {
         return Ok(outcome(exit, None));
@@ -330,14 +244,7 @@ fn patch_one(args: &PatchArgs, file: &Path, quiet: bool) -> anyhow::Result<Outco
     }
 
     let total = artifact.bytes().len() as u64;
-    let bar = (std::io::stderr().is_terminal() && total > 64 << 20).then(|| {
-        let bar = ProgressBar::new(total);
-        bar.set_style(
-            ProgressStyle::with_template("writing {bar:30} {bytes}/{total_bytes} ({eta})")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
-    });
+    let bar = byte_progress("writing".to_string(), total, 64 << 20);
     let tmp = patch::write(input, &artifact, &splices, &target, &mut |done| {
         if let Some(bar) = &bar {
             bar.set_position(done);
@@ -421,32 +328,6 @@ fn patch_one(args: &PatchArgs, file: &Path, quiet: bool) -> anyhow::Result<Outco
         return Ok(outcome(exit.max(verified), Some(target)));
     }
     Ok(outcome(exit, Some(target)))
-}
-
-fn dedupe(mut edits: Vec<Edit>) -> anyhow::Result<Vec<Edit>> {
-    edits.sort_by(|a, b| {
-        (a.setting.offset, &a.setting.raw_path).cmp(&(b.setting.offset, &b.setting.raw_path))
-    });
-    let mut out: Vec<Edit> = Vec::new();
-    for e in edits {
-        match out.last() {
-            Some(last)
-                if last.setting.offset == e.setting.offset
-                    && last.setting.raw_path == e.setting.raw_path =>
-            {
-                if last.new != e.new {
-                    bail!(
-                        "{} is set twice, to {} and to {}",
-                        e.setting.sklearn_path,
-                        last.new,
-                        e.new
-                    );
-                }
-            }
-            _ => out.push(e),
-        }
-    }
-    Ok(out)
 }
 
 fn target_path(args: &PatchArgs, file: &Path) -> anyhow::Result<PathBuf> {
@@ -533,55 +414,7 @@ fn report(
             serde_json::to_writer_pretty(&mut *out, &doc)?;
             writeln!(out)?;
         }
-        Format::Human => {
-            if edits.is_empty() {
-                writeln!(
-                    out,
-                    "No edits: every requested setting already has its value."
-                )?;
-                return Ok(());
-            }
-            let build = |with_raw: bool| {
-                let mut table = Table::new();
-                let mut names = vec!["sklearn path", "class", "old", "new"];
-                if with_raw {
-                    names.push("raw path");
-                }
-                names.push("offset");
-                table
-                    .load_preset(presets::NOTHING)
-                    .set_style(TableComponent::HeaderLines, '─')
-                    .set_style(TableComponent::MiddleHeaderIntersections, '─')
-                    .set_content_arrangement(ContentArrangement::Disabled)
-                    .force_no_tty()
-                    .set_header(names);
-                for e in edits {
-                    let class = e
-                        .setting
-                        .class
-                        .rsplit('.')
-                        .next()
-                        .unwrap_or(&e.setting.class);
-                    let mut row = vec![
-                        Cell::new(&e.setting.sklearn_path),
-                        Cell::new(class),
-                        Cell::new(e.setting.value.to_string()),
-                        Cell::new(e.new.to_string()),
-                    ];
-                    if with_raw {
-                        row.push(Cell::new(&e.setting.raw_path));
-                    }
-                    row.push(Cell::new(e.setting.offset).set_alignment(CellAlignment::Right));
-                    table.add_row(row);
-                }
-                table
-            };
-            let table = crate::report::fit_table(&build, crate::report::output_width());
-            writeln!(out, "{table}")?;
-            if args.dry_run {
-                writeln!(out, "(dry run: nothing written)")?;
-            }
-        }
+        Format::Human => write_edits(out, edits, args.dry_run)?,
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use super::FileError;
+use super::style::{BOLD, ERROR, INFO, Paint, WARNING};
 use crate::config::Suppression;
 use crate::rules::{Finding, Severity};
 
@@ -44,27 +45,21 @@ impl CheckReport {
 }
 
 pub fn render(report: &CheckReport, color: bool) -> String {
-    let paint = |code: &str, s: &str| {
-        if color {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
-    };
+    let paint = |style, s: &str| Paint { color }.paint(style, s);
     let mut out = String::new();
     for a in &report.artifacts {
         for f in &a.findings {
             let severity = match f.severity {
-                Severity::Error => paint("1;31", "error"),
-                Severity::Warning => paint("1;33", "warning"),
-                Severity::Info => paint("36", "info"),
+                Severity::Error => paint(ERROR, "error"),
+                Severity::Warning => paint(WARNING, "warning"),
+                Severity::Info => paint(INFO, "info"),
             };
             let at = f.offset.map(|o| format!(":{o}")).unwrap_or_default();
             let _ = writeln!(
                 out,
                 "{}{at}: {} {severity} {}",
-                paint("1", &a.path),
-                paint("1", f.code),
+                paint(BOLD, &a.path),
+                paint(BOLD, f.code),
                 f.message
             );
             let mut details = Vec::new();
@@ -88,8 +83,8 @@ pub fn render(report: &CheckReport, color: bool) -> String {
         let _ = writeln!(
             out,
             "{}: {} {}",
-            paint("1", &e.path),
-            paint("1;31", "unreadable"),
+            paint(BOLD, &e.path),
+            paint(ERROR, "unreadable"),
             e.message
         );
     }

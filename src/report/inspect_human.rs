@@ -3,12 +3,11 @@
 
 use std::fmt::Write;
 
-use comfy_table::{
-    Attribute, Cell, CellAlignment, ContentArrangement, Table, TableComponent, presets,
-};
+use comfy_table::{Cell, CellAlignment};
 
 use crate::inspection::Inspection;
 use crate::model::{ArrayInfo, ModelView, SettingValue};
+use crate::report::style::{BOLD, Paint, header, table as new_table};
 use crate::units::{human_bytes, thousands};
 
 pub struct Options<'f> {
@@ -26,13 +25,10 @@ pub struct Options<'f> {
 
 pub fn render(i: &Inspection, options: &Options) -> String {
     let mut out = String::new();
-    let bold = |s: &str| {
-        if options.color {
-            format!("\x1b[1m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
+    let paint = Paint {
+        color: options.color,
     };
+    let bold = |s: &str| paint.paint(BOLD, s);
     let _ = writeln!(out, "{}", bold(&i.path));
     let container = match i.codec {
         Some(codec) => format!(
@@ -253,36 +249,6 @@ pub fn render(i: &Inspection, options: &Options) -> String {
         let _ = writeln!(out, "  {at}{} {} {}", x.code, x.severity, x.message);
     }
     out
-}
-
-fn new_table(color: bool) -> Table {
-    let mut table = Table::new();
-    // Only a rule under the header: rows stay one line each, easy to grep.
-    table
-        .load_preset(presets::NOTHING)
-        .set_style(TableComponent::HeaderLines, '─')
-        .set_style(TableComponent::MiddleHeaderIntersections, '─')
-        .set_style(TableComponent::LeftHeaderIntersection, '─')
-        .set_style(TableComponent::RightHeaderIntersection, '─')
-        .set_content_arrangement(ContentArrangement::Disabled);
-    if !color {
-        table.force_no_tty();
-    }
-    table
-}
-
-fn header(names: &[&str], color: bool) -> Vec<Cell> {
-    names
-        .iter()
-        .map(|n| {
-            let cell = Cell::new(n);
-            if color {
-                cell.add_attribute(Attribute::Bold)
-            } else {
-                cell
-            }
-        })
-        .collect()
 }
 
 fn shape(a: &ArrayInfo) -> String {

@@ -7,9 +7,12 @@ pub mod dis;
 pub mod github;
 pub mod inspect_human;
 pub mod inspect_json;
+pub mod patch_human;
 pub mod patch_json;
 pub mod rule;
 pub mod sarif;
+pub mod style;
+pub mod verify_human;
 pub mod verify_json;
 
 /// The width human output must fit: `COLUMNS` when set, else the terminal's, else none

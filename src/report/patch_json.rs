@@ -112,3 +112,44 @@ impl PatchDocument {
         }
     }
 }
+
+/// What patching one of several files did, as the summary reports it.
+#[derive(Debug)]
+pub struct FileOutcome {
+    pub edits: usize,
+    pub not_applied: usize,
+    /// None for a dry run, or when there was nothing to change.
+    pub written: Option<std::path::PathBuf>,
+}
+
+/// One summary row: the input, and its outcome or its error (the whole chain, one line).
+pub type SummaryRow = (std::path::PathBuf, Result<FileOutcome, String>);
+
+impl PatchSummary {
+    pub fn new(dry_run: bool, passed_over: usize, rows: &[SummaryRow]) -> Self {
+        PatchSummary {
+            schema_version: SCHEMA_VERSION,
+            dry_run,
+            passed_over,
+            files: rows
+                .iter()
+                .map(|(file, r)| match r {
+                    Ok(o) => SummaryFile {
+                        input: file.display().to_string(),
+                        edits: Some(o.edits),
+                        not_applied: Some(o.not_applied),
+                        output: o.written.as_ref().map(|p| p.display().to_string()),
+                        error: None,
+                    },
+                    Err(e) => SummaryFile {
+                        input: file.display().to_string(),
+                        edits: None,
+                        not_applied: None,
+                        output: None,
+                        error: Some(e.clone()),
+                    },
+                })
+                .collect(),
+        }
+    }
+}
