@@ -25,7 +25,14 @@ pub struct Booster {
     pub version: Option<(&'static str, String)>,
 }
 
-pub fn read(graph: &Graph<'_>, booster: Value) -> Result<Booster, String> {
+/// A booster whose blob cannot be read: the settings inside it stay unknown.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BoosterError {
+    #[error("XGBoost config {0}")]
+    XgboostConfig(#[from] ubjson::UbjsonError),
+}
+
+pub fn read(graph: &Graph<'_>, booster: Value) -> Result<Booster, BoosterError> {
     let Some((module, name)) = graph.class_of(booster) else {
         return Ok(Booster::default());
     };
@@ -130,9 +137,8 @@ pub fn read(graph: &Graph<'_>, booster: Value) -> Result<Booster, String> {
 }
 
 /// `Config.learner.generic_param.{nthread,n_jobs,device}` and the tree method, as strings.
-fn xgboost(blob: &[u8], blob_offset: u64) -> Result<Booster, String> {
-    let leaves = ubjson::string_leaves(blob, "Config")
-        .map_err(|e| format!("XGBoost config at blob byte {}: {}", e.offset, e.message))?;
+fn xgboost(blob: &[u8], blob_offset: u64) -> Result<Booster, BoosterError> {
+    let leaves = ubjson::string_leaves(blob, "Config")?;
     let version = leaves
         .iter()
         .find(|l| l.path == "Config.version")

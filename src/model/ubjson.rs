@@ -23,10 +23,12 @@ const MAX_DEPTH: usize = 64;
 /// More leaves than any XGBoost config has.
 const MAX_LEAVES: usize = 10_000;
 
-#[derive(Debug, PartialEq, Eq)]
+/// Where a UBJSON blob stops making sense, counted from the blob's first byte.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("at blob byte {offset}: {message}")]
 pub struct UbjsonError {
     pub offset: usize,
-    pub message: String,
+    pub message: &'static str,
 }
 
 type Result<T> = std::result::Result<T, UbjsonError>;
@@ -69,10 +71,10 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn error(&self, message: &str) -> UbjsonError {
+    fn error(&self, message: &'static str) -> UbjsonError {
         UbjsonError {
             offset: self.pos,
-            message: message.to_string(),
+            message,
         }
     }
 

@@ -32,12 +32,55 @@ pub enum ErrorKind {
     NoMark,
     #[error("memo slot {0} is empty")]
     MemoMissing(u64),
+    /// An argument that does not say what its opcode needs (an INT line that is no
+    /// integer, an unquoted STRING, a string that is not UTF-8).
     #[error("{0}")]
-    BadArgument(String),
+    MalformedArgument(&'static str),
+    /// The lexer handed over no argument of the kind the opcode's encoding promises.
+    #[error("missing {0} argument")]
+    MissingArgument(&'static str),
+    #[error("memo index {0}")]
+    BadMemoIndex(&'static str),
+    /// An operand of the wrong kind: `REDUCE arguments is a list`.
+    #[error("{what} is a {kind}")]
+    WrongOperand {
+        what: &'static str,
+        kind: &'static str,
+    },
+    /// An opcode applied to an object it cannot change: `BUILD on a list`.
+    #[error("{action} a {kind}")]
+    WrongTarget {
+        action: &'static str,
+        kind: &'static str,
+    },
+    #[error("{opcode} needs an even number of items after MARK")]
+    OddItemCount { opcode: &'static str },
+    #[error("a {kind} cannot be a dict key or set member (unhashable)")]
+    Unhashable { kind: &'static str },
+    #[error("STACK_GLOBAL requires str module and name")]
+    StackGlobalNotText,
+    #[error("OBJ needs a class after MARK")]
+    ObjWithoutClass,
+    #[error("EXT specifies code <= 0")]
+    ExtensionCodeNotPositive,
+    #[error("out-of-band data (NEXT_BUFFER), which pickle.load without buffers= refuses")]
+    OutOfBandBuffer,
+    /// Boxed: the array's description would make every error, and every `Result` of the
+    /// machine's loop, wider.
     #[error("{0}")]
-    Joblib(String),
-    #[error("limit exceeded: {0}")]
-    Limit(String),
+    Joblib(Box<crate::pickle::joblib::JoblibError>),
+    #[error("limit exceeded: too many open MARKs for the memory available")]
+    TooManyMarks,
+    #[error("limit exceeded: the stack outgrew the memory at {items} items")]
+    StackOutOfMemory { items: usize },
+    #[error("limit exceeded: more than 2^32 objects")]
+    TooManyObjects,
+}
+
+impl From<crate::pickle::joblib::JoblibError> for ErrorKind {
+    fn from(e: crate::pickle::joblib::JoblibError) -> Self {
+        ErrorKind::Joblib(Box::new(e))
+    }
 }
 
 /// An error at a position in a pickle stream.

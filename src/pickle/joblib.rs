@@ -75,49 +75,79 @@ pub fn is_array_wrapper(graph: &Graph<'_>, value: Value) -> bool {
     }
 }
 
+/// Why joblib's array bytes cannot be read where the pickle says they are.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum JoblibError {
+    #[error("NumpyArrayWrapper state is not a dict")]
+    StateNotDict,
+    #[error("NumpyArrayWrapper state has no '{0}'")]
+    MissingField(&'static str),
+    #[error("NumpyArrayWrapper 'shape' is not a tuple")]
+    ShapeNotTuple,
+    #[error("NumpyArrayWrapper 'shape' holds a non-integer or negative dimension")]
+    BadDimension,
+    #[error("NumpyArrayWrapper 'numpy_array_alignment_bytes' is not a positive integer")]
+    BadAlignment,
+    #[error("NumpyArrayWrapper {0} overflows 64 bits")]
+    Overflow(&'static str),
+    #[error("dtype is not a numpy.dtype object")]
+    NotADtype,
+    #[error("numpy.dtype arguments are not a tuple")]
+    DtypeArgumentsNotTuple,
+    #[error("numpy.dtype has no type string")]
+    NoTypeString,
+    #[error("cannot size numpy dtype '{0}' exactly")]
+    UnsizedDtype(String),
+    #[error("array data would start inside a frame ({remaining} frame bytes left)")]
+    DataInsideFrame { remaining: usize },
+    #[error(
+        "array of shape {shape:?} and dtype {dtype} needs {nbytes} bytes at offset {offset}, only {available} remain"
+    )]
+    DataPastEnd {
+        shape: Vec<u64>,
+        dtype: String,
+        nbytes: u64,
+        offset: u64,
+        available: u64,
+    },
+    #[error("object array stream: {0}")]
+    ObjectArray(Box<super::PickleError>),
+}
+
 /// Reads the layout from a wrapper's BUILD state.
-pub fn layout(graph: &Graph<'_>, wrapper: Value) -> Result<ArrayLayout, String> {
-    let state = graph
-        .state_dict(wrapper)
-        .ok_or("NumpyArrayWrapper state is not a dict")?;
-    let field = |key: &str| {
+pub fn layout(graph: &Graph<'_>, wrapper: Value) -> Result<ArrayLayout, JoblibError> {
+    let state = graph.state_dict(wrapper).ok_or(JoblibError::StateNotDict)?;
+    let field = |key: &'static str| {
         graph
             .dict_get(state, key)
             .map(|e| e.value)
-            .ok_or(format!("NumpyArrayWrapper state has no '{key}'"))
+            .ok_or(JoblibError::MissingField(key))
     };
     let shape = graph
         .sequence(field("shape")?)
-        .ok_or("NumpyArrayWrapper 'shape' is not a tuple")?
+        .ok_or(JoblibError::ShapeNotTuple)?
         .iter()
         .map(|v| match v {
-            Value::Int(n) if *n >= 0 => Ok(*n as u64),
-            _ => Err(String::from(
-                "NumpyArrayWrapper 'shape' holds a non-integer or negative dimension",
-            )),
+            Value::Int(n) => u64::try_from(*n).map_err(|_| JoblibError::BadDimension),
+            _ => Err(JoblibError::BadDimension),
         })
-        .collect::<Result<Vec<u64>, String>>()?;
+        .collect::<Result<Vec<u64>, JoblibError>>()?;
     let (dtype, itemsize, object) = dtype_of(graph, field("dtype")?)?;
     let alignment = match graph.dict_get(state, "numpy_array_alignment_bytes") {
         None => None,
         Some(e) => match e.value {
             Value::None => None,
-            Value::Int(n) if n > 0 => Some(n as u64),
-            _ => {
-                return Err(
-                    "NumpyArrayWrapper 'numpy_array_alignment_bytes' is not a positive integer"
-                        .into(),
-                );
-            }
+            Value::Int(n) if n > 0 => Some(n.unsigned_abs()),
+            _ => return Err(JoblibError::BadAlignment),
         },
     };
     let count = shape
         .iter()
         .try_fold(1u64, |acc, &d| acc.checked_mul(d))
-        .ok_or("NumpyArrayWrapper shape overflows 64 bits")?;
+        .ok_or(JoblibError::Overflow("shape"))?;
     let nbytes = count
         .checked_mul(itemsize)
-        .ok_or("NumpyArrayWrapper size overflows 64 bits")?;
+        .ok_or(JoblibError::Overflow("size"))?;
     Ok(ArrayLayout {
         shape,
         dtype,
@@ -135,24 +165,22 @@ pub fn layout(graph: &Graph<'_>, wrapper: Value) -> Result<ArrayLayout, String> 
 /// state's `elsize` and, for void, its object flag, which `dtype.__setstate__` honours.
 /// Returns the type string, the item size and whether the dtype holds Python objects; a
 /// dtype this cannot size exactly is an error, never a guess.
-pub fn dtype_of(graph: &Graph<'_>, dtype: Value) -> Result<(String, u64, bool), String> {
-    let obj = graph
-        .object(dtype)
-        .ok_or("dtype is not a numpy.dtype object")?;
+pub fn dtype_of(graph: &Graph<'_>, dtype: Value) -> Result<(String, u64, bool), JoblibError> {
+    let obj = graph.object(dtype).ok_or(JoblibError::NotADtype)?;
     let is_dtype = matches!(graph.get(obj.callable), Some(Node::Global(g)) if {
         let r = g.resolved();
         r.module == "numpy" && r.name == "dtype"
     });
     if !is_dtype {
-        return Err("dtype is not a numpy.dtype object".into());
+        return Err(JoblibError::NotADtype);
     }
     let args = graph
         .sequence(obj.args)
-        .ok_or("numpy.dtype arguments are not a tuple")?;
+        .ok_or(JoblibError::DtypeArgumentsNotTuple)?;
     let type_str = args
         .first()
         .and_then(|&v| graph.text(v))
-        .ok_or("numpy.dtype has no type string")?
+        .ok_or(JoblibError::NoTypeString)?
         .into_owned();
     let state = obj.state.and_then(|s| graph.sequence(s));
     let int_at = |i: usize| match state.and_then(|s| s.get(i)) {
@@ -161,7 +189,7 @@ pub fn dtype_of(graph: &Graph<'_>, dtype: Value) -> Result<(String, u64, bool), 
     };
     let elsize = int_at(5).unwrap_or(-1);
     let flags = int_at(7).unwrap_or(0);
-    let cannot = || format!("cannot size numpy dtype '{type_str}' exactly");
+    let cannot = || JoblibError::UnsizedDtype(type_str.clone());
     let bare = type_str.trim_start_matches(['<', '>', '=', '|']);
     let (kind, itemsize) = if let Some(&(kind, size)) = FIXED_DTYPES.get(bare) {
         (kind, size)
@@ -205,7 +233,7 @@ mod tests {
     use super::*;
     use crate::pickle::{Quiet, parse};
 
-    fn sized(spelling: &str, state: &str) -> Result<(String, u64, bool), String> {
+    fn sized(spelling: &str, state: &str) -> Result<(String, u64, bool), JoblibError> {
         // numpy.dtype(spelling, False, True) with BUILD(state), protocol 0.
         let data = format!("cnumpy\ndtype\n(V{spelling}\nI00\nI01\ntR({state}tb.");
         let graph = parse(data.as_bytes(), &mut Quiet).unwrap();

@@ -17,7 +17,7 @@ use super::graph::{
     Anomaly, AnomalyKind, BigIntEncoding, Entry, GlobalName, Graph, InlineData, Node, NodeId,
     Object, ObjectKind, Span, Stream, Value,
 };
-use super::joblib;
+use super::joblib::{self, JoblibError};
 use super::lexer::{Arg, Lexer, Op, ShortOp};
 use super::opcode::{HIGHEST_PROTOCOL, Opcode};
 use super::text::{self, CInt, TextInt};
@@ -458,7 +458,8 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
         }
         match op.code {
             Opcode::Proto => {
-                let p = int_arg(op)? as u8;
+                let p = u8::try_from(int_arg(op)?)
+                    .map_err(|_| ErrorKind::MalformedArgument("PROTO argument is not one byte"))?;
                 if p > HIGHEST_PROTOCOL {
                     return Err(ErrorKind::UnsupportedProtocol(p));
                 }
@@ -490,7 +491,9 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
                         _ => text::py_int(line, 0, false).map(CInt::Int),
                     },
                 };
-                match value.ok_or_else(|| bad("INT argument is not an integer"))? {
+                match value.ok_or(ErrorKind::MalformedArgument(
+                    "INT argument is not an integer",
+                ))? {
                     CInt::Bool(b) => self.push(Value::Bool(b), at),
                     CInt::Int(v) => self.push_text_int(op, line, v)?,
                 }
@@ -500,8 +503,9 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
                 self.note_spelling(line, Some(b"L"));
                 // Both loaders drop one trailing 'L' (Python 2's long suffix).
                 let digits = line.strip_suffix(b"L").unwrap_or(line);
-                let value = text::py_int(digits, 0, self.reading == Reading::PickleLoad)
-                    .ok_or_else(|| bad("LONG argument is not an integer"))?;
+                let value = text::py_int(digits, 0, self.reading == Reading::PickleLoad).ok_or(
+                    ErrorKind::MalformedArgument("LONG argument is not an integer"),
+                )?;
                 self.push_text_int(op, digits, value)?
             }
             Opcode::Long1 | Opcode::Long4 => {
@@ -526,19 +530,20 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
                 {
                     self.graph.dialect_sensitive = true;
                 }
-                let v = text::parse_float(line, self.reading == Reading::JoblibLoad)
-                    .ok_or_else(|| bad("FLOAT argument is not a number"))?;
+                let v = text::parse_float(line, self.reading == Reading::JoblibLoad).ok_or(
+                    ErrorKind::MalformedArgument("FLOAT argument is not a number"),
+                )?;
                 self.push(Value::Float(v), at)
             }
             Opcode::BinFloat => match op.arg {
                 Arg::Float(v) => self.push(Value::Float(v), at),
-                _ => return Err(bad("BINFLOAT without argument")),
+                _ => return Err(ErrorKind::MissingArgument("float")),
             },
 
             // Strings and bytes: the opcode's offset, never a copy (see `Value::Str`).
             Opcode::ShortBinUnicode | Opcode::BinUnicode | Opcode::BinUnicode8 => {
                 if !text::is_utf8_surrogatepass(bytes_arg(op)?) {
-                    return Err(bad(
+                    return Err(ErrorKind::MalformedArgument(
                         "the string is not UTF-8 (Python decodes it with surrogatepass)",
                     ));
                 }
@@ -554,7 +559,7 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             // the load there.
             Opcode::ShortBinString | Opcode::BinString => {
                 if !bytes_arg(op)?.is_ascii() {
-                    return Err(bad(NOT_ASCII));
+                    return Err(ErrorKind::MalformedArgument(NOT_ASCII));
                 }
                 self.push(Value::Str(at), at)
             }
@@ -564,10 +569,12 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
                     && (line[0] == b'\'' || line[0] == b'"')
                     && line[line.len() - 1] == line[0];
                 if !quoted {
-                    return Err(bad("the STRING opcode argument must be quoted"));
+                    return Err(ErrorKind::MalformedArgument(
+                        "the STRING opcode argument must be quoted",
+                    ));
                 }
                 if !text::decode_string_escape(&line[1..line.len() - 1]).is_ascii() {
-                    return Err(bad(NOT_ASCII));
+                    return Err(ErrorKind::MalformedArgument(NOT_ASCII));
                 }
                 self.push(Value::Str(at), at)
             }
@@ -576,9 +583,7 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
                 // (which the view is built from) reads on to report what follows.
                 self.graph.dialect_sensitive = true;
                 if self.reading == Reading::PickleLoad {
-                    return Err(bad(
-                        "out-of-band data (NEXT_BUFFER), which pickle.load without buffers= refuses",
-                    ));
+                    return Err(ErrorKind::OutOfBandBuffer);
                 }
                 self.anomaly(op, AnomalyKind::OutOfBandBuffer);
                 let index = self.buffers;
@@ -619,7 +624,7 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             Opcode::Dict => {
                 let (items, start) = self.pop_mark()?;
                 if !items.len().is_multiple_of(2) {
-                    return Err(bad("DICT needs an even number of items after MARK"));
+                    return Err(ErrorKind::OddItemCount { opcode: "DICT" });
                 }
                 check_hashable(self.graph, items.iter().step_by(2))?;
                 let entries = pairs(&items).collect();
@@ -660,7 +665,7 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             Opcode::SetItems => {
                 let (target, start) = self.mark_target()?;
                 if !(self.stack.len() - start).is_multiple_of(2) {
-                    return Err(bad("SETITEMS needs an even number of items after MARK"));
+                    return Err(ErrorKind::OddItemCount { opcode: "SETITEMS" });
                 }
                 set_items(self.graph, target, &self.stack[start..])?;
                 self.stack.truncate(start);
@@ -681,9 +686,7 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             }
             Opcode::Mark => {
                 if !self.marks.push(self.stack.len(), at) {
-                    return Err(ErrorKind::Limit(
-                        "too many open MARKs for the memory available".into(),
-                    ));
+                    return Err(ErrorKind::TooManyMarks);
                 }
             }
             Opcode::PopMark => {
@@ -724,7 +727,7 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
                 let text = |v: Value| -> Result<String, ErrorKind> {
                     match v {
                         Value::Str(_) => Ok(self.graph.text(v).unwrap_or_default().into_owned()),
-                        _ => Err(bad("STACK_GLOBAL requires str module and name")),
+                        _ => Err(ErrorKind::StackGlobalNotText),
                     }
                 };
                 let module = text(items[0].value)?;
@@ -780,7 +783,7 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             Opcode::Obj => {
                 let (items, start) = self.pop_mark()?;
                 let Some((cls, args)) = items.split_first() else {
-                    return Err(bad("OBJ needs a class after MARK"));
+                    return Err(ErrorKind::ObjWithoutClass);
                 };
                 self.expect(cls.value, Shape::Callable, "OBJ class")?;
                 let args = self.node(Node::Tuple(values(args)), start)?;
@@ -799,7 +802,7 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
                 let code = int_arg(op)?;
                 // copyreg registers codes 1..=0x7fffffff only; both loaders refuse the rest.
                 if code <= 0 {
-                    return Err(bad("EXT specifies code <= 0"));
+                    return Err(ErrorKind::ExtensionCodeNotPositive);
                 }
                 self.anomaly(op, AnomalyKind::Extension { code });
                 self.push_node(Node::Extension(code), at)?
@@ -820,7 +823,7 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
     /// Fails when a value is certainly not of the shape an opcode needs (a str called, a
     /// list as an argument tuple). Objects, globals and loader-supplied values may be
     /// anything at run time and pass.
-    fn expect(&self, value: Value, shape: Shape, what: &str) -> OpResult {
+    fn expect(&self, value: Value, shape: Shape, what: &'static str) -> OpResult {
         let node = match value {
             Value::Node(id) => Some(self.graph.node(id)),
             _ => None,
@@ -837,7 +840,7 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             Ok(())
         } else {
             let kind = node.map_or("scalar or string", |n| n.kind_name());
-            Err(bad(format!("{what} is a {kind}")))
+            Err(ErrorKind::WrongOperand { what, kind })
         }
     }
 
@@ -856,18 +859,17 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
     /// memory (or an address-space limit) runs out: a file of ten million NONEs holds
     /// ten million items, as it would in CPython.
     fn reserve(&mut self, extra: usize) -> Result<(), ErrorKind> {
-        self.stack.try_reserve(extra).map_err(|_| {
-            ErrorKind::Limit(format!(
-                "the stack outgrew the memory at {} items",
-                self.stack.len()
-            ))
-        })
+        self.stack
+            .try_reserve(extra)
+            .map_err(|_| ErrorKind::StackOutOfMemory {
+                items: self.stack.len(),
+            })
     }
 
     fn node(&mut self, node: Node, offset: u64) -> Result<NodeId, ErrorKind> {
         self.graph
             .push(node, offset)
-            .ok_or_else(|| ErrorKind::Limit("more than 2^32 objects".into()))
+            .ok_or(ErrorKind::TooManyObjects)
     }
 
     fn push_node(&mut self, node: Node, offset: u64) -> OpResult {
@@ -1011,7 +1013,10 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
                 let kind = other.map_or("scalar", |n| n.kind_name());
                 self.graph.dialect_sensitive = true;
                 if !self.sets_nothing(state) {
-                    return Err(bad(format!("BUILD on a {kind}")));
+                    return Err(ErrorKind::WrongTarget {
+                        action: "BUILD on",
+                        kind,
+                    });
                 }
             }
         }
@@ -1030,7 +1035,9 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
         if module.is_empty() || name.is_empty() {
             self.graph.dialect_sensitive = true;
             if self.reading == Reading::PickleLoad {
-                return Err(bad("GLOBAL module and name lines may not be empty"));
+                return Err(ErrorKind::MalformedArgument(
+                    "GLOBAL module and name lines may not be empty",
+                ));
             }
         }
         Ok(())
@@ -1083,13 +1090,11 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
 
     /// Skips the bytes joblib writes after a `NumpyArrayWrapper`'s BUILD.
     fn read_joblib_array(&mut self, op: &Op<'a>, lexer: &mut Lexer<'a>, id: NodeId) -> OpResult {
-        let layout = joblib::layout(self.graph, Value::Node(id)).map_err(ErrorKind::Joblib)?;
+        let layout = joblib::layout(self.graph, Value::Node(id))?;
         if let Some(remaining) = lexer.frame_remaining()
             && remaining > 0
         {
-            return Err(ErrorKind::Joblib(format!(
-                "array data would start inside a frame ({remaining} frame bytes left)"
-            )));
+            return Err(JoblibError::DataInsideFrame { remaining }.into());
         }
         let data = lexer.data();
         let start = lexer.position();
@@ -1098,7 +1103,7 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             // joblib's own array handling does not apply inside it.
             let stream = self.graph.streams.len();
             let end = read_stream(self.graph, self.visitor, start, true, Reading::PickleLoad)
-                .map_err(|e| ErrorKind::Joblib(format!("object array stream: {e}")))?;
+                .map_err(|e| JoblibError::ObjectArray(Box::new(e)))?;
             lexer.skip_to(end as usize);
             InlineData {
                 offset: start as u64,
@@ -1141,10 +1146,14 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             }
             let available = (data.len() - pos) as u64;
             if layout.nbytes > available {
-                return Err(ErrorKind::Joblib(format!(
-                    "array of shape {:?} and dtype {} needs {} bytes at offset {}, only {} remain",
-                    layout.shape, layout.dtype, layout.nbytes, pos, available
-                )));
+                return Err(JoblibError::DataPastEnd {
+                    shape: layout.shape,
+                    dtype: layout.dtype,
+                    nbytes: layout.nbytes,
+                    offset: pos as u64,
+                    available,
+                }
+                .into());
             }
             // Checked above: the array fits in the data.
             lexer.skip_to(pos + layout.nbytes as usize);
@@ -1172,7 +1181,7 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
 
 /// APPEND / APPENDS onto a list, ADDITEMS onto a set; either onto an object with
 /// `extend` / `add`.
-fn extend(graph: &mut Graph<'_>, target: Value, items: &[Item], opcode: &str) -> OpResult {
+fn extend(graph: &mut Graph<'_>, target: Value, items: &[Item], opcode: &'static str) -> OpResult {
     if matches!(graph.get(target), Some(Node::Set(_))) {
         check_hashable(graph, items.iter())?;
     }
@@ -1187,7 +1196,12 @@ fn extend(graph: &mut Graph<'_>, target: Value, items: &[Item], opcode: &str) ->
         ("APPENDS" | "ADDITEMS", _) if items.is_empty() => {}
         (_, other) => {
             let kind = other.map_or("scalar", |n| n.kind_name());
-            return Err(bad(format!("{opcode} to a {kind}")));
+            let action = match opcode {
+                "APPEND" => "APPEND to",
+                "APPENDS" => "APPENDS to",
+                _ => "ADDITEMS to",
+            };
+            return Err(ErrorKind::WrongTarget { action, kind });
         }
     }
     Ok(())
@@ -1207,7 +1221,10 @@ fn set_items(graph: &mut Graph<'_>, target: Value, items: &[Item]) -> OpResult {
         _ if items.is_empty() => {}
         other => {
             let kind = other.map_or("scalar", |n| n.kind_name());
-            return Err(bad(format!("SETITEM(S) on a {kind}")));
+            return Err(ErrorKind::WrongTarget {
+                action: "SETITEM(S) on",
+                kind,
+            });
         }
     }
     Ok(())
@@ -1235,9 +1252,7 @@ fn check_hashable<'i>(graph: &Graph<'_>, keys: impl Iterator<Item = &'i Item>) -
     for key in keys {
         if unhashable(graph, key.value, 0) {
             let kind = graph.get(key.value).map_or("value", Node::kind_name);
-            return Err(bad(format!(
-                "a {kind} cannot be a dict key or set member (unhashable)"
-            )));
+            return Err(ErrorKind::Unhashable { kind });
         }
     }
     Ok(())
@@ -1272,10 +1287,6 @@ fn node_mut<'g>(graph: &'g mut Graph<'_>, value: Value) -> Option<&'g mut Node> 
     }
 }
 
-fn bad(message: impl Into<String>) -> ErrorKind {
-    ErrorKind::BadArgument(message.into())
-}
-
 fn values(items: &[Item]) -> Vec<Value> {
     items.iter().map(|i| i.value).collect()
 }
@@ -1293,7 +1304,7 @@ fn global(module: &[u8], name: &[u8], stack: bool, proto: u8) -> Result<Node, Er
     let text = |b: &[u8]| {
         std::str::from_utf8(b)
             .map(Box::<str>::from)
-            .map_err(|_| bad("GLOBAL names must be UTF-8"))
+            .map_err(|_| ErrorKind::MalformedArgument("GLOBAL names must be UTF-8"))
     };
     Ok(Node::Global(Box::new(GlobalName {
         module: text(module)?,
@@ -1306,28 +1317,28 @@ fn global(module: &[u8], name: &[u8], stack: bool, proto: u8) -> Result<Node, Er
 fn int_arg(op: &Op<'_>) -> Result<i64, ErrorKind> {
     match op.arg {
         Arg::Int(v) => Ok(v),
-        _ => Err(bad("missing integer argument")),
+        _ => Err(ErrorKind::MissingArgument("integer")),
     }
 }
 
 fn line_arg<'a>(op: &Op<'a>) -> Result<&'a [u8], ErrorKind> {
     match op.arg {
         Arg::Line(line) => Ok(line),
-        _ => Err(bad("missing text argument")),
+        _ => Err(ErrorKind::MissingArgument("text")),
     }
 }
 
 fn bytes_arg<'a>(op: &Op<'a>) -> Result<&'a [u8], ErrorKind> {
     match op.arg {
         Arg::Bytes(bytes) => Ok(bytes),
-        _ => Err(bad("missing bytes argument")),
+        _ => Err(ErrorKind::MissingArgument("bytes")),
     }
 }
 
 fn pair_arg<'a>(op: &Op<'a>) -> Result<(&'a [u8], &'a [u8]), ErrorKind> {
     match op.arg {
         Arg::Pair(module, name) => Ok((module, name)),
-        _ => Err(bad("missing module and name")),
+        _ => Err(ErrorKind::MissingArgument("module and name")),
     }
 }
 
@@ -1342,13 +1353,15 @@ fn payload_span(op: &Op<'_>, bytes: &[u8]) -> Span {
 /// whitespace, a sign and underscores).
 fn memo_index(op: &Op<'_>, reading: Reading) -> Result<u64, ErrorKind> {
     match op.arg {
-        Arg::Int(v) => u64::try_from(v).map_err(|_| bad("negative memo index")),
+        Arg::Int(v) => u64::try_from(v).map_err(|_| ErrorKind::BadMemoIndex("is negative")),
         Arg::Line(line) => match text::py_int(line, 10, reading == Reading::PickleLoad) {
-            Some(TextInt::Small(v)) => u64::try_from(v).map_err(|_| bad("negative memo index")),
-            Some(TextInt::Big) => Err(bad("memo index does not fit 64 bits")),
-            None => Err(bad("memo index is not an integer")),
+            Some(TextInt::Small(v)) => {
+                u64::try_from(v).map_err(|_| ErrorKind::BadMemoIndex("is negative"))
+            }
+            Some(TextInt::Big) => Err(ErrorKind::BadMemoIndex("does not fit 64 bits")),
+            None => Err(ErrorKind::BadMemoIndex("is not an integer")),
         },
-        _ => Err(bad("missing memo index")),
+        _ => Err(ErrorKind::MissingArgument("memo index")),
     }
 }
 

@@ -11,9 +11,26 @@ pub struct Array {
     pub data: Vec<u8>,
 }
 
-pub fn read(bytes: Vec<u8>) -> Result<Array, String> {
+/// Why an output the harness wrote is not an array this reader compares.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NpyError {
+    #[error("not a .npy file")]
+    NotNpy,
+    #[error(".npy version {0} is not supported")]
+    Version(u8),
+    #[error(".npy header runs past the end")]
+    HeaderPastEnd,
+    #[error("no {0} in the .npy header")]
+    MissingKey(&'static str),
+    #[error("Fortran-ordered .npy output")]
+    FortranOrder,
+    #[error("bad shape '{0}'")]
+    BadShape(String),
+}
+
+pub fn read(bytes: Vec<u8>) -> Result<Array, NpyError> {
     if !bytes.starts_with(b"\x93NUMPY") || bytes.len() < 10 {
-        return Err("not a .npy file".into());
+        return Err(NpyError::NotNpy);
     }
     let (header_len, start) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
@@ -21,29 +38,29 @@ pub fn read(bytes: Vec<u8>) -> Result<Array, String> {
             u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
             12,
         ),
-        v => return Err(format!(".npy version {v} is not supported")),
+        v => return Err(NpyError::Version(v)),
     };
     let header = bytes
         .get(start..start + header_len)
         .map(|h| String::from_utf8_lossy(h).into_owned())
-        .ok_or(".npy header runs past the end")?;
+        .ok_or(NpyError::HeaderPastEnd)?;
     let descr = between(&header, "'descr':", ",")
         .map(|d| d.trim().trim_matches('\'').to_string())
-        .ok_or("no descr in the .npy header")?;
+        .ok_or(NpyError::MissingKey("descr"))?;
     if between(&header, "'fortran_order':", ",").is_some_and(|f| f.trim() == "True") {
-        return Err("Fortran-ordered .npy output".into());
+        return Err(NpyError::FortranOrder);
     }
-    let shape_text = between(&header, "'shape': (", ")").ok_or("no shape in the .npy header")?;
+    let shape_text = between(&header, "'shape': (", ")").ok_or(NpyError::MissingKey("shape"))?;
     let shape = shape_text
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| {
             s.parse::<u64>()
-                .map_err(|_| format!("bad shape '{shape_text}'"))
+                .map_err(|_| NpyError::BadShape(shape_text.to_string()))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let data = bytes[start + header_len..].to_vec();
+    let data = bytes.get(start + header_len..).unwrap_or_default().to_vec();
     Ok(Array { descr, shape, data })
 }
 
