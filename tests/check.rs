@@ -410,16 +410,16 @@ fn human_output_snapshot() {
         "fixtures/artifacts/sec_stack_global_memo.p4.pkl",
     ]);
     assert_eq!(out.status.code(), Some(1));
-    insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout));
+    insta::assert_snapshot!(common::transcript(&out));
 }
 
 #[test]
 fn rule_documentation() {
     let out = run(&["rule", "PAR001"]);
     assert_eq!(out.status.code(), Some(0));
-    insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout));
+    insta::assert_snapshot!(common::transcript(&out));
     let out = run(&["rule", "--all"]);
-    insta::assert_snapshot!("rule_all", String::from_utf8_lossy(&out.stdout));
+    insta::assert_snapshot!("rule_all", common::transcript(&out));
     let out = run(&["rule", "XYZ999"]);
     assert_eq!(out.status.code(), Some(2));
 }
@@ -464,7 +464,7 @@ fn every_rule_has_a_fixture_and_a_snapshot() {
         args.push(&path);
         let out = run(&args);
         assert_eq!(out.status.code(), Some(1), "{code} on {file}");
-        insta::assert_snapshot!(format!("rule_{code}"), String::from_utf8_lossy(&out.stdout));
+        insta::assert_snapshot!(format!("rule_{code}"), common::transcript(&out));
     }
 }
 

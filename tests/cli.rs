@@ -14,7 +14,7 @@ fn stdout(out: &Output) -> String {
 fn inspect_credit_model_human() {
     let out = run(&["inspect", "fixtures/artifacts/credit_ct_xgb.joblib"]);
     assert_eq!(out.status.code(), Some(0));
-    insta::assert_snapshot!(stdout(&out));
+    insta::assert_snapshot!(common::transcript(&out));
 }
 
 #[test]
@@ -25,7 +25,7 @@ fn inspect_compressed_lists_every_array_on_request() {
         "fixtures/artifacts/ct_logreg.joblib.lz4",
     ]);
     assert_eq!(out.status.code(), Some(0));
-    insta::assert_snapshot!(stdout(&out));
+    insta::assert_snapshot!(common::transcript(&out));
 }
 
 #[test]
@@ -34,7 +34,31 @@ fn dis_human_head() {
     assert_eq!(out.status.code(), Some(0));
     let text = stdout(&out);
     let head: Vec<&str> = text.lines().take(25).collect();
-    insta::assert_snapshot!(head.join("\n"));
+    insta::assert_snapshot!(common::transcript_of(&out, &head.join("\n")));
+}
+
+/// An error as a user meets it: the file, the offset and the opcode on stderr, exit 2,
+/// nothing on stdout.
+#[test]
+fn a_truncated_file_is_an_error_that_names_the_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.pkl");
+    std::fs::write(&bad, b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00K\x0e").unwrap();
+    let out = common::run_in(dir.path(), &["inspect", "bad.pkl"]);
+    insta::assert_snapshot!(common::transcript(&out));
+}
+
+/// A dry run of a repair: the edits on stdout, nothing written.
+#[test]
+fn patch_dry_run_human() {
+    let out = run(&[
+        "patch",
+        "fixtures/artifacts/credit_ct_xgb.joblib",
+        "--fix",
+        "--dry-run",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!(common::transcript(&out));
 }
 
 #[test]
@@ -66,6 +90,64 @@ fn dis_json_is_one_object_per_line() {
     assert_eq!(records[0]["op"], "PROTO");
     assert_eq!(records[0]["arg"], 2);
     assert_eq!(records.last().unwrap()["op"], "STOP");
+}
+
+/// The documents of `inspect`, `dis`, `diff` and `rule`, from real runs, validate against
+/// their generated schemas (check, patch and verify are validated beside their own tests).
+#[test]
+fn json_documents_validate_against_their_schemas() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.pkl");
+    std::fs::write(&bad, b"\x80\x04N").unwrap();
+    let mut inspect = vec!["inspect".to_string(), "--format".into(), "json".into()];
+    for entry in std::fs::read_dir(common::root().join("fixtures/artifacts")).unwrap() {
+        inspect.push(entry.unwrap().path().display().to_string());
+    }
+    inspect.push(bad.display().to_string());
+    let args: Vec<&str> = inspect.iter().map(String::as_str).collect();
+    let out = run(&args);
+    // Every fixture is listed, the broken file under `errors`.
+    assert_eq!(out.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["errors"].as_array().unwrap().len(), 1);
+    common::validate_json("inspect", &out.stdout);
+
+    // Inline joblib arrays and object arrays, protocol 0 text arguments and GLOBAL pairs,
+    // payloads above the inline limit.
+    for fixture in [
+        "ct_logreg.joblib",
+        "ct_logreg.p0.pkl",
+        "sec_nested_in_bytes.p4.pkl",
+        "lgbm.joblib",
+    ] {
+        let path = common::fixture(fixture);
+        let out = run(&["dis", "--format", "json", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{fixture}");
+        common::validate_json("dis", &out.stdout);
+    }
+
+    // Different models: every section of the diff has entries.
+    let (a, b) = (
+        common::fixture("ct_logreg.p4.pkl"),
+        common::fixture("featureunion_forest.p4.pkl"),
+    );
+    let out = run(&[
+        "diff",
+        "--format",
+        "json",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for section in ["settings", "estimators", "arrays", "globals"] {
+        assert!(!doc[section].as_array().unwrap().is_empty(), "{section}");
+    }
+    common::validate_json("diff", &out.stdout);
+
+    let out = run(&["rule", "--all", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    common::validate_json("rule", &out.stdout);
 }
 
 #[test]

@@ -132,3 +132,21 @@ pub fn validate_json(kind: &str, document: &[u8]) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// What a user sees of a run, for snapshots: the exit code, standard output, standard
+/// error (ruff's and uv's snapshot layout).
+pub fn transcript(out: &std::process::Output) -> String {
+    transcript_of(out, &String::from_utf8_lossy(&out.stdout))
+}
+
+/// [`transcript`] with standard output replaced (a listing cut to its head).
+pub fn transcript_of(out: &std::process::Output, stdout: &str) -> String {
+    format!(
+        "exit code: {}\n----- stdout -----\n{}\n----- stderr -----\n{}",
+        out.status
+            .code()
+            .map_or_else(|| "killed by a signal".to_string(), |c| c.to_string()),
+        stdout.trim_end(),
+        String::from_utf8_lossy(&out.stderr).trim_end()
+    )
+}
