@@ -36,6 +36,9 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "oracle"))
 import dis_oracle  # noqa: E402
 import patched as patch_oracle  # noqa: E402
 
+sys.path.insert(0, os.path.join(HERE, "..", "src", "verify"))
+import harness  # noqa: E402
+
 warnings.filterwarnings("ignore")
 CODECS = [("zlib", "z"), ("gzip", "gz"), ("bz2", "bz2"), ("xz", "xz"), ("lzma", "lzma"), ("lz4", "lz4")]
 
@@ -108,38 +111,9 @@ def corpus(every):
 
 def recording_joblib_load(path, record):
     """`joblib.load(path)` with every `find_class(module, name)` reported to
-    `record(module, name, proto)` first (`proto`: the unpickler's protocol, 3 for the
-    C-unpickled object arrays inside, which are protocol 2+ streams). Our own corpus only:
-    it really loads."""
-    from joblib import numpy_pickle
-    from joblib.numpy_pickle_utils import _validate_fileobject_and_memmap
-
-    class Recording(numpy_pickle.NumpyUnpickler):
-        def find_class(self, module, name):
-            record(module, name, self.proto)
-            return super().find_class(module, name)
-
-    class RecordingPlain(pickle.Unpickler):
-        def find_class(self, module, name):
-            record(module, name, 3)
-            return super().find_class(module, name)
-
-    class Module:
-        def __getattr__(self, attr):
-            return getattr(pickle, attr)
-
-        @staticmethod
-        def load(file, **kwargs):
-            return RecordingPlain(file, **kwargs).load()
-
-    original = numpy_pickle.pickle
-    numpy_pickle.pickle = Module()
-    try:
-        with open(path, "rb") as f:
-            with _validate_fileobject_and_memmap(f, path, None) as (fobj, _):
-                return Recording(path, fobj, True, mmap_mode=None).load()
-    finally:
-        numpy_pickle.pickle = original
+    `record(module, name, proto)` first: the verify harness's own loader. Our own corpus
+    only: it really loads."""
+    return harness.joblib_load(path, record)
 
 
 def recorded_globals(path):

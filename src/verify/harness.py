@@ -22,29 +22,30 @@ def fail(kind, message):
     sys.exit(3)
 
 
-def restricted_load(path, allowed):
-    try:
-        from joblib import numpy_pickle
-    except ImportError as e:
-        fail("missing-package", f"{e.name}: install joblib (pip install joblib) in this Python")
+class UnsupportedFile(Exception):
+    """A file joblib reads in a way this loader does not reproduce."""
 
-    allowed = {tuple(pair) for pair in allowed}
 
-    def check(module, name):
-        if (module, name) not in allowed:
-            raise pickle.UnpicklingError(f"global {module}.{name} was not in the static scan; refused")
+def joblib_load(path, on_global):
+    """`joblib.load(path)`, with `on_global(module, name, proto)` called before every
+    `find_class`, in joblib's unpickler and in the plain `pickle.load` joblib uses for
+    object arrays (`proto` 3 there: those are protocol 2+ streams). `on_global` raises to
+    refuse a global. Shared with scripts/differential.py, so the loader the tests trust is
+    the one verify runs."""
+    from joblib import numpy_pickle
+    from joblib.numpy_pickle_utils import _validate_fileobject_and_memmap
 
-    class Restricted(numpy_pickle.NumpyUnpickler):
+    class Joblib(numpy_pickle.NumpyUnpickler):
         def find_class(self, module, name):
-            check(module, name)
+            on_global(module, name, self.proto)
             return super().find_class(module, name)
 
-    class RestrictedPlain(pickle.Unpickler):
+    class Plain(pickle.Unpickler):
         def find_class(self, module, name):
-            check(module, name)
+            on_global(module, name, 3)
             return super().find_class(module, name)
 
-    class RestrictedPickleModule:
+    class PickleModule:
         """What joblib's object arrays call instead of pickle.load."""
 
         def __getattr__(self, attr):
@@ -52,17 +53,37 @@ def restricted_load(path, allowed):
 
         @staticmethod
         def load(file, **kwargs):
-            return RestrictedPlain(file, **kwargs).load()
+            return Plain(file, **kwargs).load()
 
     # joblib reads object arrays with a plain `pickle.load` of its module's `pickle`.
-    numpy_pickle.pickle = RestrictedPickleModule()
-    from joblib.numpy_pickle_utils import _validate_fileobject_and_memmap
+    original = numpy_pickle.pickle
+    numpy_pickle.pickle = PickleModule()
+    try:
+        with open(path, "rb") as f:
+            with _validate_fileobject_and_memmap(f, path, None) as (fobj, _):
+                if isinstance(fobj, str):
+                    raise UnsupportedFile("a joblib < 0.10 file with companion array files")
+                return Joblib(path, fobj, True, mmap_mode=None).load()
+    finally:
+        numpy_pickle.pickle = original
 
-    with open(path, "rb") as f:
-        with _validate_fileobject_and_memmap(f, path, None) as (fobj, _):
-            if isinstance(fobj, str):
-                fail("unsupported", "a joblib < 0.10 file with companion array files")
-            return Restricted(path, fobj, True, mmap_mode=None).load()
+
+def restricted_load(path, allowed):
+    try:
+        import joblib  # noqa: F401
+    except ImportError as e:
+        fail("missing-package", f"{e.name}: install joblib (pip install joblib) in this Python")
+
+    allowed = {tuple(pair) for pair in allowed}
+
+    def check(module, name, _proto):
+        if (module, name) not in allowed:
+            raise pickle.UnpicklingError(f"global {module}.{name} was not in the static scan; refused")
+
+    try:
+        return joblib_load(path, check)
+    except UnsupportedFile as e:
+        fail("unsupported", str(e))
 
 
 def read_data(path, rows):
