@@ -305,9 +305,27 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The writing half: a string value's length field as XGBoost writes it, `L` and a
+/// big-endian int64, whatever width the field it replaces had. None past `i64::MAX`.
+pub fn string_length_field(len: usize) -> Option<[u8; 9]> {
+    let len = i64::try_from(len).ok()?;
+    let mut field = [b'L'; 9];
+    field[1..].copy_from_slice(&len.to_be_bytes());
+    Some(field)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_written_length_field_reads_back() {
+        let mut blob = vec![b'{', b'i', 1, b'k', b'S'];
+        blob.extend_from_slice(&string_length_field(3).unwrap());
+        blob.extend_from_slice(b"abc}");
+        let leaves = string_leaves(&blob, "k").unwrap();
+        assert_eq!(leaves[0].value, "abc");
+    }
 
     fn key(k: &str) -> Vec<u8> {
         let mut v = vec![b'L'];

@@ -1,11 +1,12 @@
 //! Writing inside boosters: XGBoost's UBJSON (a string value and its own length field)
 //! and LightGBM's model text, whether the blob is raw bytes or the characters of a str
-//! opcode. The reader that located each value is `model::ubjson` / `model::boosters`.
+//! opcode. The UBJSON reader (which located each value) and its one writing rule live
+//! together in `model::ubjson`; LightGBM's text needs no length fields of its own.
 
 use super::PatchError;
 use super::encode;
 use super::splice::{Piece, Splice, pieces_len};
-use crate::model::{BlobForm, BlobValue, SettingValue};
+use crate::model::{BlobForm, BlobValue, SettingValue, ubjson};
 use crate::pickle::{Lexer, Opcode};
 
 /// Rewrites values inside one blob: each value (and a UBJSON string's own length field)
@@ -71,9 +72,11 @@ fn blob_pieces(
         }
         inner.push(Piece::Copy(at, replaced_from));
         if blob.length_field.is_some() {
-            let mut length = vec![b'L'];
-            length.extend_from_slice(&(text.len() as i64).to_be_bytes());
-            inner.push(Piece::Bytes(length));
+            let field = ubjson::string_length_field(text.len()).ok_or(PatchError::Layout {
+                offset: replaced_from,
+                message: "the new string is longer than UBJSON can say".into(),
+            })?;
+            inner.push(Piece::Bytes(field.to_vec()));
         }
         inner.push(Piece::Bytes(text.into_bytes()));
         at = blob.value.end();
