@@ -350,6 +350,9 @@ fn validate(kind: &str, document: &[u8]) {
 
 #[test]
 fn sarif_validates_against_the_2_1_0_schema() {
+    if common::skip_without_python() {
+        return;
+    }
     let out = run(&[
         "check",
         "--isolated",
@@ -370,6 +373,9 @@ fn sarif_validates_against_the_2_1_0_schema() {
 
 #[test]
 fn json_validates_against_the_documented_schema() {
+    if common::skip_without_python() {
+        return;
+    }
     let out = run(&[
         "check",
         "--isolated",

@@ -96,6 +96,9 @@ fn dis_json_is_one_object_per_line() {
 /// their generated schemas (check, patch and verify are validated beside their own tests).
 #[test]
 fn json_documents_validate_against_their_schemas() {
+    if common::skip_without_python() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.pkl");
     std::fs::write(&bad, b"\x80\x04N").unwrap();
@@ -296,6 +299,9 @@ fn inspect_ends_with_the_findings() {
 
 #[test]
 fn repeated_fitted_clones_are_one_line_unless_all() {
+    if common::skip_without_python() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let forest = dir.path().join("forest.p4.pkl");
     common::python_code(

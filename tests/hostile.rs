@@ -56,6 +56,9 @@ fn memo_confusion_is_resolved_when_the_get_runs() {
 /// reading there.
 #[test]
 fn payloads_after_200_mb_of_arrays_are_found() {
+    if common::skip_without_python() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let script = r#"
 import io, os, pickle, sys
@@ -90,6 +93,9 @@ open(os.path.join(sys.argv[1], "big.joblib.lz4"), "wb").write(lz4.frame.compress
 /// never changes the input: the output appears whole, by rename, or not at all.
 #[test]
 fn patch_killed_at_any_point_leaves_no_partial_output() {
+    if common::skip_without_python() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let script = r#"

@@ -149,6 +149,9 @@ fn malformed_inputs_exit_2_with_offset_and_opcode() {
 /// A NumpyArrayWrapper whose shape claims a terabyte: rejected before any allocation.
 #[test]
 fn joblib_wrapper_claiming_a_terabyte_array_is_rejected() {
+    if common::skip_without_python() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let script = r#"
 import io, pickle, sys, joblib, numpy as np

@@ -6,6 +6,9 @@ mod common;
 
 #[test]
 fn dis_matches_pickletools_genops_on_every_fixture() {
+    if common::skip_without_python() {
+        return;
+    }
     let files: Vec<String> = common::manifest()
         .iter()
         .map(|e| {

@@ -43,6 +43,9 @@ fn model_fixtures() -> Vec<String> {
 
 #[test]
 fn patched_fixtures_load_in_python_with_identical_predictions() {
+    if common::skip_without_python() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let mut checked = 0;
     for file in model_fixtures() {
@@ -83,6 +86,9 @@ fn patched_fixtures_load_in_python_with_identical_predictions() {
 
 #[test]
 fn fix_resets_booster_threads_and_kmeans() {
+    if common::skip_without_python() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     // `--fix` alone leaves every n_jobs at None: XGBoost's wrapper and a search's own too.
     for (file, keys) in [
@@ -134,6 +140,9 @@ fn fix_resets_booster_threads_and_kmeans() {
 
 #[test]
 fn catboost_and_imblearn_pipelines_are_repaired() {
+    if common::skip_without_python() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     // CatBoost ignores the stored thread_count at predict (scripts/measure_predict_parallelism.py),
     // so --fix leaves it; an explicit --set rewrites it inside the flat params dict.
@@ -184,6 +193,9 @@ fn catboost_and_imblearn_pipelines_are_repaired() {
 
 #[test]
 fn every_codec_is_written_back_with_its_own_magic() {
+    if common::skip_without_python() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     for ext in ["z", "gz", "bz2", "xz", "lzma", "lz4"] {
         let name = format!("ct_logreg.joblib.{ext}");
@@ -342,6 +354,9 @@ fn the_command_never_loses_data() {
 
 #[test]
 fn diffing_an_input_and_its_patched_output_lists_exactly_the_edits() {
+    if common::skip_without_python() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let out_path = dir.path().join("fixed.joblib");
     let input = common::fixture("credit_ct_xgb.joblib");
@@ -621,6 +636,9 @@ fn standard_input_and_output() {
 
 #[test]
 fn fix_rewrites_boosters_spelled_as_text_in_protocols_0_to_2() {
+    if common::skip_without_python() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     // Protocols 0-2 spell XGBoost's handle as `_codecs.encode(text, 'latin1')` and
     // protocol 0 escapes LightGBM's model text: both are decoded, edited, spelled again.
@@ -668,6 +686,9 @@ fn fix_rewrites_boosters_spelled_as_text_in_protocols_0_to_2() {
 /// with the named fallback.
 #[test]
 fn a_signal_during_the_write_leaves_nothing_behind() {
+    if common::skip_without_python() {
+        return;
+    }
     use std::os::unix::process::ExitStatusExt;
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("big.joblib.gz");
@@ -740,6 +761,9 @@ fn a_signal_during_the_write_leaves_nothing_behind() {
 
 #[test]
 fn several_files_and_folders_with_one_summary() {
+    if common::skip_without_python() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let models = dir.path().join("models");
     std::fs::create_dir_all(models.join("sub")).unwrap();
@@ -817,6 +841,9 @@ fn several_files_and_folders_with_one_summary() {
 
 #[test]
 fn diffing_a_forest_and_its_patched_copy_lists_the_one_setting() {
+    if common::skip_without_python() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     // Each tree pickles its arrays inside `Tree(...)`'s constructor arguments: they must
     // be matched by where they are, not by offsets the edit moved.
@@ -890,6 +917,9 @@ fn diffing_a_forest_and_its_patched_copy_lists_the_one_setting() {
 /// the header bytes that carry them are the same in the input and the patched copy.
 #[test]
 fn compressed_files_keep_their_level() {
+    if common::skip_without_python() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let cases: [(&str, u32, std::ops::Range<usize>); 9] = [
         ("zlib", 1, 1..2),
@@ -953,6 +983,9 @@ fn compressed_files_keep_their_level() {
 /// artifact with an edit that applies and one that cannot, and a folder's summary.
 #[test]
 fn patch_json_matches_its_schemas() {
+    if common::skip_without_python() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let one = run_in(
         dir.path(),

@@ -76,6 +76,9 @@ fn every_trick_fails_the_gate_with_a_sec_error() {
 
 #[test]
 fn the_attack_fixtures_are_what_the_generator_writes() {
+    if common::skip_without_python() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let status = std::process::Command::new(python())
         .arg(root().join("tests/oracle/attacks.py"))
@@ -224,6 +227,9 @@ fn no_folder_arrangement_passes_a_malicious_file() {
 
 #[test]
 fn containers_are_detected_as_joblib_detects_them() {
+    if common::skip_without_python() {
+        return;
+    }
     // joblib takes any `5d 00` prefix for lzma-alone, whatever the dictionary size says;
     // and `pickle.load` reads a "bz2 file" as it lies (`BZ` is BINBYTES to it).
     let dir = tempfile::tempdir().unwrap();
@@ -328,6 +334,9 @@ fn what_ran_before_a_parse_error_is_reported() {
 
 #[test]
 fn cpython_agrees_on_what_every_attack_and_fixture_imports() {
+    if common::skip_without_python() {
+        return;
+    }
     let bin = env!("CARGO_BIN_EXE_artifact");
     let oracle = root().join("tests/oracle/globals_oracle.py");
     // The attacks and 300 mutations of them (the full run: scripts/oracle.sh).
@@ -372,6 +381,9 @@ fn cpython_agrees_on_what_every_attack_and_fixture_imports() {
 
 #[test]
 fn generated_name_tables_are_fresh() {
+    if common::skip_without_python() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let status = std::process::Command::new(python())
         .arg(root().join("scripts/python_names.py"))

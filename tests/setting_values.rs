@@ -58,6 +58,9 @@ fn refused_values_write_nothing_and_say_what_is_accepted() {
 
 #[test]
 fn a_booster_count_given_as_a_number_is_written_as_its_text() {
+    if common::skip_without_python() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.joblib");
     let o = run_in(
@@ -106,6 +109,9 @@ fn a_booster_count_given_as_a_number_is_written_as_its_text() {
 
 #[test]
 fn check_flags_exactly_the_values_cpython_refuses() {
+    if common::skip_without_python() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let made = common::python_script(
         &common::root().join("tests/oracle/invalid_values.py"),

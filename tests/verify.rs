@@ -72,6 +72,9 @@ fn running_with(needle: &str) -> Vec<String> {
 
 #[test]
 fn the_credit_model_repair_verifies_and_its_worker_processes_are_gone() {
+    if common::skip_without_python() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let fixed = patched(
         dir.path(),
@@ -138,6 +141,9 @@ fn the_credit_model_repair_verifies_and_its_worker_processes_are_gone() {
 
 #[test]
 fn a_forest_that_varies_with_threads_verifies_because_outputs_are_pinned() {
+    if common::skip_without_python() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let fixed = patched(
         dir.path(),
@@ -161,6 +167,9 @@ fn a_forest_that_varies_with_threads_verifies_because_outputs_are_pinned() {
 
 #[test]
 fn a_different_model_fails_with_the_differences_named() {
+    if common::skip_without_python() {
+        return;
+    }
     let py = python();
     let out = run(&[
         "verify",
@@ -209,6 +218,9 @@ fn system_call(command: &str) -> Vec<u8> {
 
 #[test]
 fn a_malicious_artifact_is_refused_and_never_runs() {
+    if common::skip_without_python() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("pwned");
     let evil = dir.path().join("evil.pkl");
@@ -230,6 +242,9 @@ fn a_malicious_artifact_is_refused_and_never_runs() {
 
 #[test]
 fn artifacts_that_abort_hang_or_allocate_are_contained() {
+    if common::skip_without_python() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let cases: [(&str, &[u8], &str); 3] = [
@@ -289,6 +304,9 @@ fn a_missing_python_is_a_clear_error() {
 
 #[test]
 fn a_python_without_the_models_library_says_what_to_install() {
+    if common::skip_without_python() {
+        return;
+    }
     // A venv with the harness's own needs but not scikit-learn.
     let dir = tempfile::tempdir().unwrap();
     let venv = dir.path().join("venv");
@@ -325,6 +343,9 @@ fn a_python_without_the_models_library_says_what_to_install() {
 /// both, alike ... Verified" and exited 0.
 #[test]
 fn verify_never_passes_what_it_did_not_prove() {
+    if common::skip_without_python() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let credit = common::fixture("credit_ct_xgb.joblib");
     let sample = std::fs::read_to_string(common::fixture("../data/credit_sample.csv")).unwrap();

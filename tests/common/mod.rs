@@ -13,18 +13,46 @@ pub fn fixture(name: &str) -> PathBuf {
 }
 
 /// The Python with the pinned packages: `ARTIFACT_TEST_PYTHON`, else the repo's `.venv`
-/// that the README's test command creates. Tests that need it fail loudly without it.
+/// that the README's test command creates. Tests that need it call [`skip_without_python`] first.
 pub fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("ARTIFACT_TEST_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = root().join(".venv").join("bin").join("python");
+    let python = python_path();
     assert!(
-        venv.exists(),
-        "no Python venv at {}: run the README's test command (scripts/test.sh), which creates it",
-        venv.display()
+        python.exists(),
+        "no Python at {}: run the README's test command (scripts/test.sh), which creates the venv",
+        python.display()
     );
-    venv
+    python
+}
+
+fn python_path() -> PathBuf {
+    std::env::var_os("ARTIFACT_TEST_PYTHON").map_or_else(
+        || root().join(".venv").join("bin").join("python"),
+        PathBuf::from,
+    )
+}
+
+/// Whether a test that needs the pinned Python stops here. A plain `cargo test` on a
+/// machine without the venv skips it, saying so and why on stderr (`-- --nocapture`
+/// shows it). Nothing is skipped when a Python was asked for (`ARTIFACT_TEST_PYTHON`, as
+/// scripts/test.sh and so CI set it) or under CI (`CI` set): the test fails in [`python`].
+pub fn skip_without_python() -> bool {
+    let python = python_path();
+    if python.exists()
+        || std::env::var_os("ARTIFACT_TEST_PYTHON").is_some()
+        || std::env::var_os("CI").is_some()
+    {
+        return false;
+    }
+    // The test harness names each test's thread after the test.
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    eprintln!(
+        "skipped {test}: no Python at {} (scripts/test.sh, the README's test command, creates the venv with the pinned packages)",
+        python.display()
+    );
+    true
 }
 
 /// Runs `python -c CODE ARGS...`, which must succeed (the artifacts a test builds at test
