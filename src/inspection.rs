@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use crate::container::{self, Artifact, ContainerError};
-use crate::model::{ArrayStorage, LoadFacts, ModelView, load_facts};
+use crate::container::{self, Artifact, Container, ContainerError};
+use crate::model::{ArrayInfo, ArrayStorage, LoadFacts, ModelView, load_facts};
 use crate::pickle::graph::{Anomaly, AnomalyKind, Span};
 use crate::pickle::{self, Graph, PickleError, Quiet, Reading, Visitor};
 
@@ -17,6 +17,8 @@ pub struct Inspection {
     /// `pickle` or `joblib`.
     pub format: &'static str,
     pub codec: Option<&'static str>,
+    /// A `.npy` file's header (offsets stay offsets in the file).
+    pub npy: Option<crate::container::npy::NpyHeader>,
     /// Bytes of pickle data (the decoded size for compressed files).
     pub decoded_size: u64,
     pub streams: Vec<StreamSummary>,
@@ -148,7 +150,15 @@ impl ReadError {
 /// imported and calls made there are findings all the same.
 pub fn read(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Inspection, ReadError> {
     let artifact = open(path, progress)?;
-    let parsed = pickle::parse_reading(artifact.bytes(), &mut Quiet, Reading::JoblibLoad);
+    if !artifact.holds_pickle() {
+        return Ok(plain_array(path, &artifact));
+    }
+    let parsed = pickle::parse_reading_at(
+        artifact.bytes(),
+        artifact.pickle_start(),
+        &mut Quiet,
+        primary(&artifact).0,
+    );
     let inspection = build(path, &artifact, &parsed.graph, parsed.error.clone());
     match parsed.error {
         None => Ok(inspection),
@@ -188,11 +198,20 @@ pub fn parse<'a, V: Visitor>(
     artifact: &'a Artifact,
     visitor: &mut V,
 ) -> Result<Graph<'a>, ReadError> {
-    pickle::parse(artifact.bytes(), visitor).map_err(|source| ReadError::Pickle {
-        path: path.display().to_string(),
-        source,
-        partial: None,
-    })
+    let parsed = pickle::parse_reading_at(
+        artifact.bytes(),
+        artifact.pickle_start(),
+        visitor,
+        Reading::JoblibLoad,
+    );
+    match parsed.error {
+        None => Ok(parsed.graph),
+        Some(source) => Err(ReadError::Pickle {
+            path: path.display().to_string(),
+            source,
+            partial: None,
+        }),
+    }
 }
 
 /// Everything known about an artifact, from its parsed graph (`error`: where
@@ -205,9 +224,10 @@ pub fn build(
 ) -> Inspection {
     let data = artifact.bytes();
     let view = ModelView::build(graph);
+    let (reading, label) = primary(artifact);
     let mut readings = vec![LoaderReading {
-        reading: Reading::JoblibLoad,
-        label: "joblib.load",
+        reading,
+        label,
         facts: LoadFacts {
             globals: view.globals.clone(),
             invocations: view.invocations.clone(),
@@ -224,7 +244,8 @@ pub fn build(
             .is_some_and(|o| o.inline_data.is_some())
     });
     let streams = graph.streams.iter().filter(|s| !s.nested).count();
-    if skipped || error.is_some() || graph.dialect_sensitive || streams > 1 {
+    let npy = matches!(artifact.container, Container::Npy { .. });
+    if !npy && (skipped || error.is_some() || graph.dialect_sensitive || streams > 1) {
         readings.push(other_reading(data, "pickle.load"));
     }
     // joblib picks a codec by a short prefix, but `pickle.load` reads the file as it
@@ -245,9 +266,14 @@ pub fn build(
     Inspection {
         path: path.display().to_string(),
         file_size: artifact.file_size,
-        format: if joblib { "joblib" } else { "pickle" },
+        format: match (npy, joblib) {
+            (true, _) => "npy",
+            (_, true) => "joblib",
+            _ => "pickle",
+        },
         codec: artifact.container.codec().map(|c| c.name()),
-        decoded_size: data.len() as u64,
+        npy: artifact.npy.clone(),
+        decoded_size: (data.len() - artifact.pickle_start()) as u64,
         streams: graph
             .streams
             .iter()
@@ -274,6 +300,53 @@ pub fn build(
             })
             .collect(),
         readings,
+        view,
+    }
+}
+
+/// The loader that reads this container, and how it reads the pickle: `numpy.load` hands
+/// an object array's bytes to `pickle.load`; every other container is `joblib.load`'s.
+fn primary(artifact: &Artifact) -> (Reading, &'static str) {
+    match artifact.container {
+        Container::Npy { .. } => (Reading::PickleLoad, "numpy.load(allow_pickle=True)"),
+        _ => (Reading::JoblibLoad, "joblib.load"),
+    }
+}
+
+/// A `.npy` file of plain data: no pickle, nothing a loader runs; one array.
+fn plain_array(path: &Path, artifact: &Artifact) -> Inspection {
+    let mut view = ModelView::default();
+    if let Some(header) = &artifact.npy {
+        let held = (artifact.bytes().len() - artifact.pickle_start()) as u64;
+        let nbytes = header.nbytes();
+        if nbytes.is_none_or(|n| n > held) {
+            view.warnings.push(format!(
+                "the header describes {} bytes of data, the file holds {held}: numpy.load fails on it",
+                nbytes.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string())
+            ));
+        }
+        view.arrays.push(ArrayInfo {
+            path: String::new(),
+            storage: ArrayStorage::NpyFile,
+            shape: Some(header.shape.clone()),
+            dtype: Some(header.descr.clone()),
+            nbytes: nbytes.unwrap_or(held).min(held),
+            offset: header.data_offset,
+        });
+    }
+    Inspection {
+        path: path.display().to_string(),
+        file_size: artifact.file_size,
+        format: "npy",
+        codec: None,
+        npy: artifact.npy.clone(),
+        decoded_size: 0,
+        streams: Vec::new(),
+        trailing: None,
+        compressed_trailing: None,
+        anomalies: Vec::new(),
+        embedded_pickles: Vec::new(),
+        readings: Vec::new(),
         view,
     }
 }

@@ -16,12 +16,30 @@ pub fn run(args: &DisArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_ERROR));
         }
     };
+    // A plain .npy array holds no opcodes: JSON lists none, a person is told why.
+    if let (false, Some(header)) = (artifact.holds_pickle(), &artifact.npy) {
+        if args.format == Format::Json {
+            return Ok(ExitCode::from(EXIT_OK));
+        }
+        println!(
+            "a NumPy .npy array ({} {:?}, data at offset {}): no pickle to list",
+            header.descr, header.shape, header.data_offset
+        );
+        return Ok(ExitCode::from(EXIT_OK));
+    }
     let stdout = std::io::stdout();
     let mut listing = Listing::new(
         std::io::BufWriter::new(stdout.lock()),
         args.format == Format::Json,
     );
-    let result = pickle::parse(artifact.bytes(), &mut listing);
+    let result = pickle::parse_reading_at(
+        artifact.bytes(),
+        artifact.pickle_start(),
+        &mut listing,
+        pickle::Reading::JoblibLoad,
+    )
+    .error
+    .map_or(Ok(()), Err);
     let write_result = listing.finish();
     if let Err(source) = result {
         eprintln!(

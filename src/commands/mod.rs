@@ -76,6 +76,24 @@ pub fn read(path: &Path) -> Result<Inspection, ReadError> {
     result
 }
 
+/// Refuses a `.npy` file for the commands that work on models (`patch`, `diff`,
+/// `verify`): its offsets count from the pickle after the header, and a model is not
+/// shipped as one. `inspect`, `check` and `dis` read it.
+pub fn refuse_npy(path: &Path, command: &str) -> anyhow::Result<()> {
+    let mut head = [0u8; 6];
+    let is_npy = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .is_ok()
+        && head == *crate::container::npy::MAGIC;
+    if is_npy {
+        anyhow::bail!(
+            "{}: a NumPy .npy file: `artifact {command}` works on models; `artifact inspect` and `artifact check` read .npy files",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// The error and its causes, each once: typed errors that name their source in their own
 /// message (`file: at offset N: ...`) would otherwise print it twice.
 pub fn error_chain(err: &anyhow::Error) -> String {

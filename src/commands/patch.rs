@@ -134,6 +134,7 @@ fn patch_one(args: &PatchArgs, file: &Path, quiet: bool) -> anyhow::Result<Outco
     let input = &spooled
         .as_ref()
         .map_or_else(|| file.to_path_buf(), |t| t.path().to_path_buf());
+    crate::commands::refuse_npy(input, "patch")?;
     let artifact = inspection::open(input, &mut |_| {})?;
     let mut recorder = Recorder::default();
     let graph = inspection::parse(input, &artifact, &mut recorder)?;

@@ -8,6 +8,7 @@
 
 mod codec;
 mod encoding;
+pub mod npy;
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -27,13 +28,15 @@ pub enum Container {
     Pickle,
     /// A joblib file compressed as a whole with one codec.
     Compressed(Codec),
+    /// A NumPy `.npy` file; `object`: its data is a pickle (an object array).
+    Npy { object: bool },
 }
 
 impl Container {
     pub fn codec(self) -> Option<Codec> {
         match self {
-            Container::Pickle => None,
             Container::Compressed(codec) => Some(codec),
+            Container::Pickle | Container::Npy { .. } => None,
         }
     }
 }
@@ -48,10 +51,8 @@ pub enum ContainerError {
         "at offset 0: not a pickle or joblib file (first bytes {0}); zip-based formats (PyTorch, skops) are not supported yet"
     )]
     Zip(String),
-    #[error(
-        "at offset 0: a NumPy .npy file: not read yet (object arrays in it are pickles that numpy.load(allow_pickle=True) runs)"
-    )]
-    Npy,
+    #[error("a NumPy .npy file whose header cannot be read {0}")]
+    Npy(#[from] npy::NpyError),
     #[error("at offset 0: legacy joblib 'ZF' container (joblib < 0.9.3) is not supported")]
     LegacyJoblib,
     #[error("at offset 0: not a pickle or joblib file (first bytes {0})")]
@@ -128,13 +129,28 @@ pub struct Artifact {
     pub compressed_trailing: Option<(u64, u64)>,
     /// The file itself when it is compressed: `pickle.load` reads those bytes too.
     raw: Option<Mmap>,
+    /// A `.npy` file's header.
+    pub npy: Option<npy::NpyHeader>,
     map: Mmap,
+    /// Where the pickle starts in the bytes (past a `.npy` header).
+    start: usize,
 }
 
 impl Artifact {
-    /// The pickle bytes: the file itself, or the decompressed stream.
+    /// The bytes that hold the pickle: the file itself, or the decompressed stream. In a
+    /// `.npy` file the pickle starts at [`Artifact::pickle_start`], after the header.
     pub fn bytes(&self) -> &[u8] {
         &self.map
+    }
+
+    /// Where the pickle starts in [`Artifact::bytes`]: 0, or past a `.npy` header.
+    pub fn pickle_start(&self) -> usize {
+        self.start
+    }
+
+    /// Whether the bytes are a pickle the loader runs (not a plain `.npy` array's data).
+    pub fn holds_pickle(&self) -> bool {
+        !matches!(self.container, Container::Npy { object: false })
     }
 
     /// The bytes of a compressed file as they lie on disk (None for a raw pickle, whose
@@ -188,9 +204,10 @@ pub fn detect(head: &[u8]) -> Result<Container, ContainerError> {
     if head.starts_with(b"PK\x03\x04") {
         return Err(ContainerError::Zip(hex(head)));
     }
-    // 0x93 is STACK_GLOBAL: a .npy would otherwise pass for a broken pickle.
-    if head.starts_with(b"\x93NUMPY") {
-        return Err(ContainerError::Npy);
+    // 0x93 is STACK_GLOBAL: a .npy would otherwise pass for a broken pickle. Whether its
+    // data is a pickle is the header's to say (see `open`).
+    if head.starts_with(npy::MAGIC) {
+        return Ok(Container::Npy { object: false });
     }
     // 0x89 is NEWFALSE, so these two would otherwise pass for protocol-0 pickles.
     if head.starts_with(b"\x89HDF") {
@@ -229,10 +246,25 @@ pub fn open(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Artifact, Cont
     let file_size = file.metadata().map_err(ContainerError::Open)?.len();
     let mut head = [0u8; 16];
     let n = read_head(&mut file, &mut head).map_err(ContainerError::Open)?;
-    let container = detect(&head[..n])?;
+    let mut container = detect(&head[..n])?;
     let mut compressed_trailing = None;
     let mut raw = None;
+    let mut npy_header = None;
+    let mut start = 0;
     let map = match container {
+        Container::Npy { .. } => {
+            // SAFETY: read-only, as below.
+            let map = unsafe { Mmap::map(&file) }.map_err(ContainerError::Map)?;
+            let header = npy::read_header(&map)?;
+            container = Container::Npy {
+                object: header.object,
+            };
+            // Checked by read_header: the header lies inside the map.
+            start = usize::try_from(header.data_offset).unwrap_or(map.len());
+            npy_header = Some(header);
+            let _ = map.advise(memmap2::Advice::Random);
+            map
+        }
         // SAFETY: the map is read-only. Like every tool that maps files, we assume
         // nobody truncates the artifact while we read it.
         Container::Pickle => {
@@ -260,7 +292,9 @@ pub fn open(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Artifact, Cont
         file_size,
         compressed_trailing,
         raw,
+        npy: npy_header,
         map,
+        start,
     })
 }
 

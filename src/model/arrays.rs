@@ -27,6 +27,8 @@ pub enum ArrayStorage {
     PickledObjects,
     /// NEXT_BUFFER: the bytes are not in the file.
     OutOfBand,
+    /// A plain `.npy` file's data, after its header: `offset` is the data.
+    NpyFile,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -189,7 +189,20 @@ pub fn dtype_of(graph: &Graph<'_>, dtype: Value) -> Result<(String, u64, bool), 
     };
     let elsize = int_at(5).unwrap_or(-1);
     let flags = int_at(7).unwrap_or(0);
-    let cannot = || JoblibError::UnsizedDtype(type_str.clone());
+    let (itemsize, object) = size_type_string(&type_str, elsize, flags)?;
+    Ok((type_str, itemsize, object))
+}
+
+/// The item size of a dtype type string and whether it holds Python objects, as
+/// `numpy.dtype(type_str)` would make it (with a pickled dtype's state: `elsize` sizes the
+/// flexible kinds, `flags` marks a void holding objects; -1 and 0 when there is none).
+/// A spelling this cannot size exactly is an error, never a guess.
+pub fn size_type_string(
+    type_str: &str,
+    elsize: i64,
+    flags: i64,
+) -> Result<(u64, bool), JoblibError> {
+    let cannot = || JoblibError::UnsizedDtype(type_str.to_string());
     let bare = type_str.trim_start_matches(['<', '>', '=', '|']);
     let (kind, itemsize) = if let Some(&(kind, size)) = FIXED_DTYPES.get(bare) {
         (kind, size)
@@ -225,7 +238,7 @@ pub fn dtype_of(graph: &Graph<'_>, dtype: Value) -> Result<(String, u64, bool), 
         _ => itemsize,
     };
     let object = kind == 'O' || (kind == 'V' && flags & NPY_ITEM_HASOBJECT != 0);
-    Ok((type_str, itemsize, object))
+    Ok((itemsize, object))
 }
 
 #[cfg(test)]

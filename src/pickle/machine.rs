@@ -82,8 +82,19 @@ pub fn parse_reading<'a, V: Visitor>(
     visitor: &mut V,
     reading: Reading,
 ) -> Parsed<'a> {
+    parse_reading_at(data, 0, visitor, reading)
+}
+
+/// [`parse_reading`] of a pickle that starts at `start` in `data` (after a container's
+/// own header), so that every offset is an offset in the file.
+pub fn parse_reading_at<'a, V: Visitor>(
+    data: &'a [u8],
+    start: usize,
+    visitor: &mut V,
+    reading: Reading,
+) -> Parsed<'a> {
     let mut graph = Graph::new(data);
-    let first = match read_stream(&mut graph, visitor, 0, false, reading) {
+    let first = match read_stream(&mut graph, visitor, start, false, reading) {
         Ok(end) => end,
         Err(error) => {
             return Parsed {

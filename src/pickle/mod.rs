@@ -16,5 +16,5 @@ pub mod text;
 pub use error::{ErrorKind, PickleError};
 pub use graph::{Graph, Node, NodeId, Value};
 pub use lexer::{Arg, Lexer, Op};
-pub use machine::{Parsed, Quiet, Reading, Visitor, parse, parse_reading};
+pub use machine::{Parsed, Quiet, Reading, Visitor, parse, parse_reading, parse_reading_at};
 pub use opcode::Opcode;

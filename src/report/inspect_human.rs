@@ -40,6 +40,31 @@ pub fn render(i: &Inspection, options: &Options) -> String {
         None => format!("{}, {} bytes", i.format, thousands(i.file_size)),
     };
     let _ = writeln!(out, "  container  {container}");
+    if let Some(h) = &i.npy {
+        let order = if h.fortran_order {
+            ", Fortran order"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "  npy        version {}.0, {} {}{order}, data at offset {}",
+            h.version,
+            h.descr,
+            shape_of(&h.shape),
+            h.data_offset
+        );
+        if !h.object {
+            out.push_str(
+                "  pickle     none: the dtype holds no Python objects, numpy.load runs nothing
+",
+            );
+        } else {
+            out.push_str(
+                "  pickle     the object array's data: numpy.load(allow_pickle=True) unpickles it\n",
+            );
+        }
+    }
     let top: Vec<_> = i.streams.iter().filter(|s| !s.nested).collect();
     let nested = i.streams.len() - top.len();
     let ops: u64 = i.streams.iter().map(|s| s.ops).sum();
@@ -51,12 +76,14 @@ pub fn render(i: &Inspection, options: &Options) -> String {
     if nested > 0 {
         let _ = write!(streams, " + {nested} nested (joblib object arrays)");
     }
-    let _ = writeln!(
-        out,
-        "  protocol   {}, {streams}, {} opcodes",
-        i.protocol(),
-        thousands(ops)
-    );
+    if !i.streams.is_empty() || i.npy.is_none() {
+        let _ = writeln!(
+            out,
+            "  protocol   {}, {streams}, {} opcodes",
+            i.protocol(),
+            thousands(ops)
+        );
+    }
     if let Some(t) = i.trailing {
         let _ = writeln!(
             out,
@@ -252,17 +279,19 @@ pub fn render(i: &Inspection, options: &Options) -> String {
 }
 
 fn shape(a: &ArrayInfo) -> String {
-    match &a.shape {
-        Some(dims) => format!(
-            "({}{})",
-            dims.iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-            if dims.len() == 1 { "," } else { "" }
-        ),
-        None => "?".into(),
-    }
+    a.shape.as_deref().map_or_else(|| "?".into(), shape_of)
+}
+
+/// As Python writes a tuple: `(3, 4)`, `(5,)`, `()`.
+fn shape_of(dims: &[u64]) -> String {
+    format!(
+        "({}{})",
+        dims.iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        if dims.len() == 1 { "," } else { "" }
+    )
 }
 
 fn describe_array(a: &ArrayInfo) -> String {

@@ -53,12 +53,31 @@ pub struct ArtifactEntry {
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContainerEntry {
-    /// `pickle` or `joblib`.
+    /// `pickle`, `joblib` or `npy`.
     pub format: &'static str,
     /// `zlib`, `gzip`, `bz2`, `xz`, `lzma`, `lz4`; null when not compressed.
     pub codec: Option<&'static str>,
     /// Bytes of pickle data (after decompression).
     pub decoded_bytes: u64,
+    /// A `.npy` file's header; null for other containers.
+    pub npy: Option<NpyEntry>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NpyEntry {
+    /// The format's major version: 1, 2 or 3.
+    pub version: u8,
+    /// The type string (`<f8`, `|O`), or a structured dtype's field list as Python writes it.
+    pub descr: String,
+    pub fortran_order: bool,
+    pub shape: Vec<u64>,
+    pub itemsize: u64,
+    /// The dtype holds Python objects: the data is a pickle `numpy.load(allow_pickle=True)`
+    /// runs (its first stream starts at `data_offset`; offsets are the file's).
+    pub object: bool,
+    /// File offset of the data, just past the header.
+    pub data_offset: u64,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -201,6 +220,15 @@ fn artifact(i: &Inspection) -> ArtifactEntry {
             format: i.format,
             codec: i.codec,
             decoded_bytes: i.decoded_size,
+            npy: i.npy.as_ref().map(|h| NpyEntry {
+                version: h.version,
+                descr: h.descr.clone(),
+                fortran_order: h.fortran_order,
+                shape: h.shape.clone(),
+                itemsize: h.itemsize,
+                object: h.object,
+                data_offset: h.data_offset,
+            }),
         },
         protocol: i.protocol(),
         streams: i

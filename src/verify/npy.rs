@@ -14,60 +14,25 @@ pub struct Array {
 /// Why an output the harness wrote is not an array this reader compares.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum NpyError {
-    #[error("not a .npy file")]
-    NotNpy,
-    #[error(".npy version {0} is not supported")]
-    Version(u8),
-    #[error(".npy header runs past the end")]
-    HeaderPastEnd,
-    #[error("no {0} in the .npy header")]
-    MissingKey(&'static str),
+    #[error("not a .npy file numpy would read: {0}")]
+    Header(#[from] crate::container::npy::NpyError),
     #[error("Fortran-ordered .npy output")]
     FortranOrder,
-    #[error("bad shape '{0}'")]
-    BadShape(String),
 }
 
+/// Reads an output with the container layer's exact header reader.
 pub fn read(bytes: Vec<u8>) -> Result<Array, NpyError> {
-    if !bytes.starts_with(b"\x93NUMPY") || bytes.len() < 10 {
-        return Err(NpyError::NotNpy);
-    }
-    let (header_len, start) = match bytes[6] {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (
-            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-            12,
-        ),
-        v => return Err(NpyError::Version(v)),
-    };
-    let header = bytes
-        .get(start..start + header_len)
-        .map(|h| String::from_utf8_lossy(h).into_owned())
-        .ok_or(NpyError::HeaderPastEnd)?;
-    let descr = between(&header, "'descr':", ",")
-        .map(|d| d.trim().trim_matches('\'').to_string())
-        .ok_or(NpyError::MissingKey("descr"))?;
-    if between(&header, "'fortran_order':", ",").is_some_and(|f| f.trim() == "True") {
+    let header = crate::container::npy::read_header(&bytes)?;
+    if header.fortran_order {
         return Err(NpyError::FortranOrder);
     }
-    let shape_text = between(&header, "'shape': (", ")").ok_or(NpyError::MissingKey("shape"))?;
-    let shape = shape_text
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<u64>()
-                .map_err(|_| NpyError::BadShape(shape_text.to_string()))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let data = bytes.get(start + header_len..).unwrap_or_default().to_vec();
-    Ok(Array { descr, shape, data })
-}
-
-fn between<'a>(text: &'a str, after: &str, until: &str) -> Option<&'a str> {
-    let from = text.find(after)? + after.len();
-    let rest = &text[from..];
-    Some(&rest[..rest.find(until)?])
+    let start = usize::try_from(header.data_offset).unwrap_or(bytes.len());
+    let data = bytes.get(start..).unwrap_or_default().to_vec();
+    Ok(Array {
+        descr: header.descr,
+        shape: header.shape,
+        data,
+    })
 }
 
 impl Array {
