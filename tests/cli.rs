@@ -48,6 +48,83 @@ fn a_truncated_file_is_an_error_that_names_the_place() {
     insta::assert_snapshot!(common::transcript(&out));
 }
 
+/// A plain .npy array runs nothing; an object array's pickle is scanned at its file
+/// offsets; a header numpy could read but we cannot, or a truncated one, fails closed.
+#[test]
+fn npy_files_are_read_plain_or_as_the_pickle_numpy_load_runs() {
+    let out = run(&["inspect", "fixtures/artifacts/npy_plain.npy"]);
+    insta::assert_snapshot!(common::transcript(&out));
+    let out = run(&[
+        "inspect",
+        "--format",
+        "json",
+        "fixtures/artifacts/npy_plain.npy",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let a = &doc["artifacts"][0];
+    assert_eq!(a["container"]["npy"]["object"], false);
+    assert_eq!(a["readings"].as_array().unwrap().len(), 0);
+    assert_eq!(a["arrays"]["items"][0]["storage"], "npy-file");
+    assert_eq!(a["arrays"]["items"][0]["nbytes"], 96);
+
+    let out = run(&["check", "fixtures/artifacts/sec_npy_object_os_system.npy"]);
+    assert_eq!(out.status.code(), Some(1));
+    // The pickle starts after the 128-byte header: the call is at its offset in the file.
+    assert!(
+        stdout(&out).contains("sec_npy_object_os_system.npy:133: SEC001 error"),
+        "{}",
+        stdout(&out)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut header = b"\x93NUMPY\x01\x00\x46\x00".to_vec();
+    header.extend_from_slice(
+        b"{'descr': '|O', 'fortran_order': False, 'shape': (1,), } # numpy: fine\n",
+    );
+    header.truncate(10 + 0x46);
+    std::fs::write(dir.path().join("comment.npy"), &header).unwrap();
+    std::fs::write(
+        dir.path().join("short.npy"),
+        b"\x93NUMPY\x01\x00\xff\x00{'descr'",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("v9.npy"), b"\x93NUMPY\x09\x00\x00\x00").unwrap();
+    for (name, says) in [
+        (
+            "comment.npy",
+            "at offset 67: the .npy header is not a literal this reader follows exactly: text after the dict",
+        ),
+        (
+            "short.npy",
+            "at offset 10: the file ends inside the .npy header",
+        ),
+        ("v9.npy", "at offset 6: .npy version 9.0"),
+    ] {
+        let out = common::run_in(dir.path(), &["inspect", name]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(name) && err.contains(says), "{name}: {err}");
+    }
+    // Commands that work on models say so instead of misreading the file.
+    for args in [
+        vec![
+            "patch",
+            "fixtures/artifacts/npy_object.npy",
+            "--fix",
+            "--dry-run",
+        ],
+        vec![
+            "diff",
+            "fixtures/artifacts/npy_object.npy",
+            "fixtures/artifacts/npy_plain.npy",
+        ],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("a NumPy .npy file"));
+    }
+}
+
 /// A dry run of a repair: the edits on stdout, nothing written.
 #[test]
 fn patch_dry_run_human() {

@@ -186,7 +186,8 @@ fn no_folder_arrangement_passes_a_malicious_file() {
     let doc = json(&out);
     assert_eq!(out.status.code(), Some(1), "{doc}");
     assert!(!sec_errors(&doc).is_empty());
-    // A zip or .npy cannot be read yet: the gate fails, it does not skip them.
+    // A zip cannot be read yet, nor a .npy whose header runs past the end: the gate fails,
+    // it does not skip them.
     for (name, bytes) in [
         ("archive.zip", &b"PK\x03\x04rest"[..]),
         ("weights.npy", &b"\x93NUMPY\x01\x00v\x00{}"[..]),

@@ -38,6 +38,15 @@ def decode(raw):
     return raw
 
 
+def npy_holds_objects(path):
+    from numpy.lib import _format_impl as npy_format
+
+    with open(path, "rb") as f:
+        version = npy_format.read_magic(f)
+        _, _, dtype = npy_format._read_array_header(f, version, max_header_size=1 << 20)
+    return dtype.hasobject
+
+
 def runs(records):
     run = []
     for r in records:
@@ -90,8 +99,12 @@ def check(binary, path):
                 problems.append(f"{path}: {opcode.name}@{pos} text differs")
         if run[-1]["op"] == "STOP" and next(theirs, None) is not None:
             problems.append(f"{path}: genops goes on after our STOP at {run[-1]['offset']}")
-    if total == 0:
+    # A plain .npy array holds no pickle (numpy.lib.format is the judge).
+    plain_npy = data.startswith(b"\x93NUMPY") and not npy_holds_objects(path)
+    if total == 0 and not plain_npy:
         problems.append(f"{path}: no opcodes compared")
+    if total and plain_npy:
+        problems.append(f"{path}: opcodes listed for a .npy file that holds no pickle")
     return problems
 
 

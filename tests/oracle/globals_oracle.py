@@ -90,6 +90,22 @@ def cpython_globals(data, known_codes=()):
     return {tuple(g) for g in unpickler.seen}
 
 
+def loaded_bytes(path):
+    """What the loader unpickles: the file, or for a .npy file what numpy.load hands to
+    pickle.load (the data after the header, when the dtype holds objects; else nothing,
+    an empty stream that imports nothing). numpy's own header reader finds where."""
+    with open(path, "rb") as f:
+        if f.read(6) != b"\x93NUMPY":
+            f.seek(0)
+            return f.read()
+        from numpy.lib import _format_impl as npy_format
+
+        f.seek(0)
+        version = npy_format.read_magic(f)
+        _, _, dtype = npy_format._read_array_header(f, version, max_header_size=1 << 20)
+        return f.read() if dtype.hasobject else b""
+
+
 def our_globals(binary, path):
     out = subprocess.run([binary, "inspect", "--format", "json", path], capture_output=True)
     if not out.stdout:
@@ -99,6 +115,9 @@ def our_globals(binary, path):
         # Refused before any opcode (not a pickle or joblib container at all).
         return set(), ([], False)
     readings = doc["artifacts"][0]["readings"]
+    if not readings:
+        # A plain .npy array: no pickle, no reading.
+        return set(), ([], False)
     chosen = next((r for r in readings if r["loader"] == "pickle.load"), readings[0])
     found = {tuple(g) for g in chosen["globals"]}
     found |= {("__ext__", str(code)) for code in chosen["extensions"]}
@@ -145,8 +164,7 @@ def main():
             inputs.append((path, data))
     else:
         for path in sys.argv[2:]:
-            with open(path, "rb") as f:
-                inputs.append((path, f.read()))
+            inputs.append((path, loaded_bytes(path)))
     results = [compare(binary, path, data) for path, data in inputs]
     problems = [r for r in results if r and r[0] not in ("frame", "memory")]
     known = [r for r in results if r and r[0] in ("frame", "memory")]
