@@ -149,9 +149,10 @@ pub fn render(i: &Inspection, options: &Options) -> String {
     let total: u64 = view.arrays.iter().map(|a| a.nbytes).sum();
     let _ = writeln!(
         out,
-        "{}  {} arrays, {} of data",
+        "{}  {} array{}, {} of data",
         bold("Arrays"),
         thousands(view.arrays.len() as u64),
+        if view.arrays.len() == 1 { "" } else { "s" },
         human_bytes(total)
     );
     if let Some(largest) = view.arrays.iter().max_by_key(|a| a.nbytes) {
@@ -186,16 +187,20 @@ pub fn render(i: &Inspection, options: &Options) -> String {
         bold("Globals"),
         view.globals.len()
     );
-    let mut table = new_table(options.color);
-    table.set_header(header(&["global", "refs", "called"], options.color));
-    for g in &view.globals {
-        table.add_row(vec![
-            Cell::new(format!("{}.{}", g.module, g.name)),
-            Cell::new(g.count).set_alignment(CellAlignment::Right),
-            Cell::new(if g.called { "yes" } else { "" }),
-        ]);
+    if view.globals.is_empty() {
+        out.push_str("  (none: loading imports nothing)\n");
+    } else {
+        let mut table = new_table(options.color);
+        table.set_header(header(&["global", "refs", "called"], options.color));
+        for g in &view.globals {
+            table.add_row(vec![
+                Cell::new(format!("{}.{}", g.module, g.name)),
+                Cell::new(g.count).set_alignment(CellAlignment::Right),
+                Cell::new(if g.called { "yes" } else { "" }),
+            ]);
+        }
+        let _ = writeln!(out, "{table}");
     }
-    let _ = writeln!(out, "{table}");
 
     out.push('\n');
     let mut versions: Vec<String> = view
