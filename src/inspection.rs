@@ -317,20 +317,13 @@ fn primary(artifact: &Artifact) -> (Reading, &'static str) {
 fn plain_array(path: &Path, artifact: &Artifact) -> Inspection {
     let mut view = ModelView::default();
     if let Some(header) = &artifact.npy {
-        let held = (artifact.bytes().len() - artifact.pickle_start()) as u64;
-        let nbytes = header.nbytes();
-        if nbytes.is_none_or(|n| n > held) {
-            view.warnings.push(format!(
-                "the header describes {} bytes of data, the file holds {held}: numpy.load fails on it",
-                nbytes.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string())
-            ));
-        }
         view.arrays.push(ArrayInfo {
             path: String::new(),
             storage: ArrayStorage::NpyFile,
             shape: Some(header.shape.clone()),
             dtype: Some(header.descr.clone()),
-            nbytes: nbytes.unwrap_or(held).min(held),
+            // The container checked that the file holds them all.
+            nbytes: header.nbytes().unwrap_or(0),
             offset: header.data_offset,
         });
     }

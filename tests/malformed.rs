@@ -308,3 +308,63 @@ fn a_decompression_bomb_stops_at_the_limit() {
         "{stderr}"
     );
 }
+
+/// `.npy` headers that lie: a header length past the end, a 4 GiB header length, a shape
+/// whose byte count overflows or exceeds the file, nesting without end. Each is exit 2
+/// naming the file and the offset, within 256 MiB of address space.
+#[test]
+fn npy_headers_that_lie_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let npy = |version: u8, header: &str, data: usize| {
+        let mut out = b"\x93NUMPY".to_vec();
+        out.extend([version, 0]);
+        if version == 1 {
+            out.extend((header.len() as u16).to_le_bytes());
+        } else {
+            out.extend((header.len() as u32).to_le_bytes());
+        }
+        out.extend(header.as_bytes());
+        out.extend(vec![0u8; data]);
+        out
+    };
+    let deep = format!(
+        "{{'descr': {}'<f8'{}, 'fortran_order': False, 'shape': ()}}",
+        "[('a', ".repeat(5000),
+        ")]".repeat(5000)
+    );
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "past_end.npy",
+            b"\x93NUMPY\x01\x00\xff\xff{'descr'".to_vec(),
+            "at offset 10: the file ends inside the .npy header",
+        ),
+        (
+            "huge_header.npy",
+            b"\x93NUMPY\x02\x00\xff\xff\xff\xff{".to_vec(),
+            "at offset 8: the .npy header claims 4294967295 bytes",
+        ),
+        (
+            "overflow.npy",
+            npy(
+                1,
+                "{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296)}",
+                8,
+            ),
+            "describes more than 2^64 bytes of array data",
+        ),
+        (
+            "short_data.npy",
+            npy(
+                1,
+                "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000,)}",
+                8,
+            ),
+            "describes 8000000000 bytes of array data, the file holds 8",
+        ),
+        ("deep.npy", npy(2, &deep, 0), "nests deeper than 32 levels"),
+    ];
+    for (name, bytes, needle) in cases {
+        let path = write(dir.path(), name, &bytes);
+        assert_rejected(&path, needle);
+    }
+}

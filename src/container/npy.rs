@@ -73,6 +73,10 @@ pub enum NpyProblem {
     TooDeep,
     #[error("the .npy header claims {0} bytes, more than this reader reads (1 MiB)")]
     TooLong(usize),
+    #[error(
+        "the header describes {needs} bytes of array data, the file holds {holds}: numpy.load fails on it"
+    )]
+    DataPastEnd { needs: String, holds: u64 },
 }
 
 /// Reads the header of the `.npy` file `data` (the whole file, or at least its header).
@@ -153,7 +157,7 @@ pub fn read_header(data: &[u8]) -> Result<NpyHeader, NpyError> {
         return Err(at_header(NpyProblem::FortranOrder));
     };
     let (itemsize, object) = dtype(descr, 0).map_err(at_header)?;
-    Ok(NpyHeader {
+    let header = NpyHeader {
         version: major,
         data_offset: (start + header_len) as u64,
         descr: match descr {
@@ -164,7 +168,22 @@ pub fn read_header(data: &[u8]) -> Result<NpyHeader, NpyError> {
         shape,
         itemsize,
         object,
-    })
+    };
+    // A plain array must be all there: numpy reads exactly its bytes (an object array's
+    // pickle is the pickle layer's to read to the end).
+    let holds = (data.len() - (start + header_len)) as u64;
+    if !header.object && header.nbytes().is_none_or(|n| n > holds) {
+        return Err(err(
+            start + header_len,
+            NpyProblem::DataPastEnd {
+                needs: header
+                    .nbytes()
+                    .map_or_else(|| "more than 2^64".to_string(), |n| n.to_string()),
+                holds,
+            },
+        ));
+    }
+    Ok(header)
 }
 
 /// The byte offset of character `at` in the header as it lies in the file.
@@ -562,6 +581,8 @@ mod tests {
             out.extend((len as u32).to_le_bytes());
         }
         out.extend(header.as_bytes());
+        // Room for the small arrays the tests describe.
+        out.extend([0u8; 512]);
         out
     }
 
@@ -578,6 +599,15 @@ mod tests {
         );
         assert_eq!(h.nbytes(), Some(96));
         assert_eq!(h.data_offset, 10 + 70);
+        let mut short = npy(
+            1,
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (100,)}",
+        );
+        short.truncate(short.len() - 512 + 799);
+        assert!(matches!(
+            read_header(&short).unwrap_err().problem,
+            NpyProblem::DataPastEnd { .. }
+        ));
         let h = read_header(&npy(
             1,
             "{'descr': '|O', 'fortran_order': False, 'shape': (2,), }\n",
@@ -633,7 +663,7 @@ mod tests {
             NpyProblem::Version(4, 0)
         );
         let mut short = npy(1, "{'descr': '<f8'}");
-        short.truncate(short.len() - 2);
+        short.truncate(short.len() - 512 - 2);
         assert_eq!(
             read_header(&short).unwrap_err().problem,
             NpyProblem::Truncated
