@@ -14,7 +14,7 @@ use crate::pickle::{self, Graph, PickleError, Quiet, Reading, Visitor};
 pub struct Inspection {
     pub path: String,
     pub file_size: u64,
-    /// `pickle` or `joblib`.
+    /// `pickle`, `joblib` or `npy`.
     pub format: &'static str,
     pub codec: Option<&'static str>,
     /// A `.npy` file's header (offsets stay offsets in the file).
