@@ -96,9 +96,13 @@ pub fn run(program: &Path, args: &[OsString], limits: Limits) -> std::io::Result
     super::trace::request_tracing(&mut command);
     let start = Instant::now();
     let (reports, heard) = mpsc::channel();
-    let tracer = std::thread::Builder::new()
-        .name("tracer".into())
-        .spawn(move || super::trace::spawn_and_trace(command, reports))?;
+    let tracees = super::trace::Tracees::default();
+    let tracer = {
+        let tracees = tracees.clone();
+        std::thread::Builder::new()
+            .name("tracer".into())
+            .spawn(move || super::trace::spawn_and_trace(command, reports, tracees))?
+    };
     let session = match heard.recv() {
         Ok(Report::Spawned(spawned)) => spawned? as i32,
         _ => return Err(std::io::Error::other("the tracer thread ended early")),
@@ -123,6 +127,7 @@ pub fn run(program: &Path, args: &[OsString], limits: Limits) -> std::io::Result
         if !timed_out && start.elapsed() > limits.timeout {
             timed_out = true;
             kill_session(session);
+            tracees.kill_all();
         }
     };
     let outcome = if timed_out {
@@ -135,15 +140,17 @@ pub fn run(program: &Path, args: &[OsString], limits: Limits) -> std::io::Result
         Outcome::Exited(-1)
     };
     let wall = start.elapsed();
-    // Whatever the child left behind (loky keeps its workers for 300 s) goes with it.
+    // Whatever the child left behind (loky keeps its workers for 300 s) goes with it,
+    // and so does any task that left the session (setsid) but is still traced.
     kill_session(session);
+    tracees.kill_all();
     wait_until_gone(session);
     let mut processes_started = None;
     while let Ok(report) = heard.recv_timeout(Duration::from_secs(5)) {
         if let Report::Done(count) = report {
             processes_started = count;
-            // Joined only when done: a task that left the session may still be traced,
-            // and PTRACE_O_EXITKILL ends it with us.
+            // Joined only when done. Untraced (ptrace refused), a task that left the
+            // session is not reachable here; traced, PTRACE_O_EXITKILL also ends it with us.
             let _ = tracer.join();
             break;
         }
@@ -261,6 +268,35 @@ mod tests {
         .unwrap();
         assert_eq!(run.outcome, Outcome::TimedOut);
         assert!(run.max_children >= 1, "the background sleep was seen");
+    }
+
+    /// A daemon that leaves the child's session (setsid) is outside `kill -SESSION`, but
+    /// the tracer saw it born: it is killed with the rest when the run ends.
+    #[test]
+    fn a_process_that_leaves_the_session_is_killed_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let script = format!(
+            "setsid sh -c 'echo $$ > {}; exec sleep 1000' & sleep 0.5",
+            pidfile.display()
+        );
+        let run = run(
+            Path::new("/bin/sh"),
+            &["-c".into(), script.into()],
+            Limits {
+                timeout: Duration::from_secs(20),
+                memory: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(run.outcome, Outcome::Exited(0));
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let alive = stat(pid).is_some_and(|s| s.state != 'Z');
+        assert!(!alive, "the setsid daemon {pid} outlived the run");
     }
 
     /// Every process counts, however short-lived and whoever forks it (a shell, C code

@@ -8,9 +8,53 @@
 //! is the tracer) and then waits on it and every task it creates, with `__WNOTHREAD` so it
 //! never reaps a child another thread of ours is waiting for.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::Command;
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
+
+/// A handle on every task the tracer has seen and not yet reaped, for killing what the
+/// child's session does not hold (a daemon that called setsid): pidfds name the very
+/// process, so a pid reused after the tracer reaps it is never signalled.
+#[derive(Clone, Default)]
+pub struct Tracees(Arc<Mutex<HashMap<libc::pid_t, OwnedFd>>>);
+
+impl Tracees {
+    fn add(&self, pid: libc::pid_t) {
+        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        if let (Ok(fd), Ok(mut map)) = (i32::try_from(fd), self.0.lock())
+            && fd >= 0
+        {
+            // SAFETY: the descriptor was just opened and is owned by nobody else.
+            map.insert(pid, unsafe { OwnedFd::from_raw_fd(fd) });
+        }
+    }
+
+    fn remove(&self, pid: libc::pid_t) {
+        if let Ok(mut map) = self.0.lock() {
+            map.remove(&pid);
+        }
+    }
+
+    /// SIGKILL to every task still traced.
+    pub fn kill_all(&self) {
+        let Ok(map) = self.0.lock() else { return };
+        for fd in map.values() {
+            use std::os::fd::AsRawFd;
+            // SAFETY: pidfd_send_signal on a pidfd we own; a task already gone is ESRCH.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    fd.as_raw_fd(),
+                    libc::SIGKILL,
+                    std::ptr::null::<libc::siginfo_t>(),
+                    0,
+                );
+            }
+        }
+    }
+}
 
 /// What the tracer thread reports, in this order.
 pub enum Report {
@@ -40,7 +84,7 @@ pub fn request_tracing(command: &mut Command) {
 
 /// Spawns `command` (prepared with [`request_tracing`]) on this thread and traces it and
 /// its descendants until none is left, sending the pid and then the outcome to `reports`.
-pub fn spawn_and_trace(mut command: Command, reports: mpsc::Sender<Report>) {
+pub fn spawn_and_trace(mut command: Command, reports: mpsc::Sender<Report>, tracees: Tracees) {
     let child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
@@ -52,7 +96,7 @@ pub fn spawn_and_trace(mut command: Command, reports: mpsc::Sender<Report>) {
     // The Child handle is not used to wait: this thread reaps the child itself.
     drop(child);
     let _ = reports.send(Report::Spawned(Ok(pid as u32)));
-    let started = trace(pid, &mut |status| {
+    let started = trace(pid, &tracees, &mut |status| {
         let _ = reports.send(Report::Exited(status));
     });
     let _ = reports.send(Report::Done(started));
@@ -100,7 +144,11 @@ fn is_process(tid: libc::pid_t) -> bool {
 }
 
 /// Traces until no task is left; `exited` hears the child's own status when it ends.
-fn trace(child: libc::pid_t, exited: &mut dyn FnMut(libc::c_int)) -> Option<u64> {
+fn trace(
+    child: libc::pid_t,
+    tracees: &Tracees,
+    exited: &mut dyn FnMut(libc::c_int),
+) -> Option<u64> {
     // With PTRACE_TRACEME the child stops at its exec with SIGTRAP; without (refused), the
     // first thing we see is its end.
     let Some((_, first)) = wait(child) else {
@@ -120,6 +168,7 @@ fn trace(child: libc::pid_t, exited: &mut dyn FnMut(libc::c_int)) -> Option<u64>
     unsafe {
         libc::ptrace(libc::PTRACE_SETOPTIONS, child, 0, options as libc::c_long);
     }
+    tracees.add(child);
     resume(child, 0);
     let mut started = 0u64;
     // Tasks created but whose first stop we have not seen: that SIGSTOP is ptrace's, not
@@ -129,6 +178,7 @@ fn trace(child: libc::pid_t, exited: &mut dyn FnMut(libc::c_int)) -> Option<u64>
     while let Some((pid, status)) = wait(-1) {
         if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
             known.remove(&pid);
+            tracees.remove(pid);
             if pid == child {
                 exited(status);
             }
@@ -156,8 +206,10 @@ fn trace(child: libc::pid_t, exited: &mut dyn FnMut(libc::c_int)) -> Option<u64>
             }
             resume(pid, 0);
         } else if signal == libc::SIGSTOP && (fresh.remove(&pid) || !known.contains(&pid)) {
-            // A new task's first stop, possibly reported before its parent's event.
+            // A new task's first stop, possibly reported before its parent's event. It is
+            // stopped and unreaped: its pid is its own while the pidfd is opened.
             known.insert(pid);
+            tracees.add(pid);
             resume(pid, 0);
         } else {
             // A real signal: deliver it as the kernel would have. A group stop (GETSIGINFO
