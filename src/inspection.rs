@@ -202,7 +202,7 @@ pub fn parse<'a, V: Visitor>(
         artifact.bytes(),
         artifact.pickle_start(),
         visitor,
-        Reading::JoblibLoad,
+        primary(artifact).0,
     );
     match parsed.error {
         None => Ok(parsed.graph),
@@ -244,7 +244,7 @@ pub fn build(
             .is_some_and(|o| o.inline_data.is_some())
     });
     let streams = graph.streams.iter().filter(|s| !s.nested).count();
-    let npy = matches!(artifact.container, Container::Npy { .. });
+    let npy = matches!(artifact.container, Container::Npy);
     if !npy && (skipped || error.is_some() || graph.dialect_sensitive || streams > 1) {
         readings.push(other_reading(data, "pickle.load"));
     }
@@ -306,9 +306,9 @@ pub fn build(
 
 /// The loader that reads this container, and how it reads the pickle: `numpy.load` hands
 /// an object array's bytes to `pickle.load`; every other container is `joblib.load`'s.
-fn primary(artifact: &Artifact) -> (Reading, &'static str) {
+pub fn primary(artifact: &Artifact) -> (Reading, &'static str) {
     match artifact.container {
-        Container::Npy { .. } => (Reading::PickleLoad, "numpy.load(allow_pickle=True)"),
+        Container::Npy => (Reading::PickleLoad, "numpy.load(allow_pickle=True)"),
         _ => (Reading::JoblibLoad, "joblib.load"),
     }
 }

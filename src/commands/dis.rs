@@ -36,7 +36,7 @@ pub fn run(args: &DisArgs) -> anyhow::Result<ExitCode> {
         artifact.bytes(),
         artifact.pickle_start(),
         &mut listing,
-        pickle::Reading::JoblibLoad,
+        crate::inspection::primary(&artifact).0,
     )
     .error
     .map_or(Ok(()), Err);

@@ -77,8 +77,8 @@ pub fn read(path: &Path) -> Result<Inspection, ReadError> {
 }
 
 /// Refuses a `.npy` file for the commands that work on models (`patch`, `diff`,
-/// `verify`): its offsets count from the pickle after the header, and a model is not
-/// shipped as one. `inspect`, `check` and `dis` read it.
+/// `verify`): a model is not shipped as one, the patch writer does not rewrite them, and
+/// the verify harness loads with joblib. `inspect`, `check` and `dis` read it.
 pub fn refuse_npy(path: &Path, command: &str) -> anyhow::Result<()> {
     let mut head = [0u8; 6];
     let is_npy = std::fs::File::open(path)

@@ -28,15 +28,16 @@ pub enum Container {
     Pickle,
     /// A joblib file compressed as a whole with one codec.
     Compressed(Codec),
-    /// A NumPy `.npy` file; `object`: its data is a pickle (an object array).
-    Npy { object: bool },
+    /// A NumPy `.npy` file: its header ([`Artifact::npy`]) says whether the data is a
+    /// pickle (an object array) or an array's raw bytes.
+    Npy,
 }
 
 impl Container {
     pub fn codec(self) -> Option<Codec> {
         match self {
             Container::Compressed(codec) => Some(codec),
-            Container::Pickle | Container::Npy { .. } => None,
+            Container::Pickle | Container::Npy => None,
         }
     }
 }
@@ -150,7 +151,7 @@ impl Artifact {
 
     /// Whether the bytes are a pickle the loader runs (not a plain `.npy` array's data).
     pub fn holds_pickle(&self) -> bool {
-        !matches!(self.container, Container::Npy { object: false })
+        self.npy.as_ref().is_none_or(|h| h.object)
     }
 
     /// The bytes of a compressed file as they lie on disk (None for a raw pickle, whose
@@ -207,7 +208,7 @@ pub fn detect(head: &[u8]) -> Result<Container, ContainerError> {
     // 0x93 is STACK_GLOBAL: a .npy would otherwise pass for a broken pickle. Whether its
     // data is a pickle is the header's to say (see `open`).
     if head.starts_with(npy::MAGIC) {
-        return Ok(Container::Npy { object: false });
+        return Ok(Container::Npy);
     }
     // 0x89 is NEWFALSE, so these two would otherwise pass for protocol-0 pickles.
     if head.starts_with(b"\x89HDF") {
@@ -246,19 +247,16 @@ pub fn open(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Artifact, Cont
     let file_size = file.metadata().map_err(ContainerError::Open)?.len();
     let mut head = [0u8; 16];
     let n = read_head(&mut file, &mut head).map_err(ContainerError::Open)?;
-    let mut container = detect(&head[..n])?;
+    let container = detect(&head[..n])?;
     let mut compressed_trailing = None;
     let mut raw = None;
     let mut npy_header = None;
     let mut start = 0;
     let map = match container {
-        Container::Npy { .. } => {
+        Container::Npy => {
             // SAFETY: read-only, as below.
             let map = unsafe { Mmap::map(&file) }.map_err(ContainerError::Map)?;
             let header = npy::read_header(&map)?;
-            container = Container::Npy {
-                object: header.object,
-            };
             // Checked by read_header: the header lies inside the map.
             start = usize::try_from(header.data_offset).unwrap_or(map.len());
             npy_header = Some(header);

@@ -64,9 +64,9 @@ pub fn write(
                 apply(data, splices, &mut sink, progress)?;
                 encoder.finish()?.flush()?;
             }
-            // Offsets count from the pickle after the header; `patch` refuses these files
-            // before planning (a model is not shipped as a .npy object array).
-            Container::Npy { .. } => {
+            // `patch` refuses these files before planning (a model is not shipped as a
+            // .npy object array); nothing here has been tested to keep the header right.
+            Container::Npy => {
                 return Err(io::Error::other("patch does not rewrite .npy files"));
             }
         }
