@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use crate::container::{self, Artifact, Container, ContainerError};
+use crate::container::zip::{ArchiveKind, Role};
+use crate::container::{self, Artifact, Container, ContainerError, Loader};
 use crate::model::{ArrayInfo, ArrayStorage, LoadFacts, ModelView, load_facts};
 use crate::pickle::graph::{Anomaly, AnomalyKind, Span};
 use crate::pickle::{self, Graph, PickleError, Quiet, Reading, Visitor};
@@ -32,6 +33,72 @@ pub struct Inspection {
     /// the view is built from), then `pickle.load`'s where it can differ.
     pub readings: Vec<LoaderReading>,
     pub view: ModelView,
+    /// A zip archive's members.
+    pub archive: Option<ArchiveInspection>,
+    /// A PyTorch checkpoint's tensor storages (the archive's, or a legacy file's own).
+    pub storages: Vec<StorageEntry>,
+    /// Top-level streams the loader reads (1; a legacy PyTorch file has 5): any more
+    /// are streams only some loaders run.
+    pub expected_streams: usize,
+}
+
+/// What a zip archive holds. Each member that holds a pickle (or a `.npy`, or a zip) is
+/// read as an artifact of its own, named `archive!member`.
+#[derive(Debug)]
+pub struct ArchiveInspection {
+    pub kind: ArchiveKind,
+    pub members: Vec<MemberEntry>,
+}
+
+impl Inspection {
+    /// Bytes the storages hold, as the archive's members (or the legacy file) say.
+    pub fn storage_bytes(&self) -> u64 {
+        self.storages
+            .iter()
+            .filter_map(|s| s.member.as_ref().map(|&(_, size)| size))
+            .sum()
+    }
+
+    /// The tensors a PyTorch checkpoint rebuilds: its own, or its members'.
+    pub fn tensors(&self) -> Vec<&ArrayInfo> {
+        let mut read = Vec::new();
+        self.walk(&mut read, &mut Vec::new());
+        read.iter()
+            .flat_map(|i| &i.view.arrays)
+            .filter(|a| a.storage == ArrayStorage::TorchStorage)
+            .collect()
+    }
+}
+
+#[derive(Debug)]
+pub struct MemberEntry {
+    pub name: String,
+    /// `stored`, `deflated`, ...
+    pub method: String,
+    /// Where the member's data starts in the archive.
+    pub offset: u64,
+    pub compressed_size: u64,
+    pub size: u64,
+    /// What the member turned out to hold: `pickle`, `joblib`, `npy`, `zip`, `pytorch`,
+    /// ..., or `storage`, `schema`, `directory`, `data` (nothing a loader runs).
+    pub kind: String,
+    /// The member read as an artifact (None when nothing in it is loaded as a pickle).
+    pub read: Option<Result<Inspection, ReadError>>,
+}
+
+/// A tensor storage a PyTorch checkpoint's `data.pkl` refers to.
+#[derive(Debug, Clone)]
+pub struct StorageEntry {
+    pub key: String,
+    /// The storage class (`FloatStorage`).
+    pub storage_type: String,
+    pub dtype: Option<&'static str>,
+    /// Elements, as the persistent id says.
+    pub numel: u64,
+    pub location: String,
+    /// Where the bytes are (the member holding them, or `offset N` in a legacy file),
+    /// and how many (None when the archive lacks them).
+    pub member: Option<(String, u64)>,
 }
 
 /// What one loader's reading of the bytes would import and invoke.
@@ -69,11 +136,42 @@ pub struct StreamSummary {
 
 impl Inspection {
     /// The protocol of the first stream: its PROTO, or for protocol 0/1 streams (which
-    /// have none) the newest protocol among its opcodes.
+    /// have none) the newest protocol among its opcodes. An archive's is that of the
+    /// first member that holds a pickle.
     pub fn protocol(&self) -> u8 {
+        if let Some(archive) = &self.archive {
+            return archive
+                .members
+                .iter()
+                .find_map(|m| match &m.read {
+                    Some(Ok(i)) if !i.streams.is_empty() || i.archive.is_some() => {
+                        Some(i.protocol())
+                    }
+                    _ => None,
+                })
+                .unwrap_or(0);
+        }
         self.streams
             .first()
             .map_or(0, |s| s.protocol.unwrap_or(s.highest_opcode_protocol))
+    }
+
+    /// This artifact and, for an archive, every member read as one (depth first), and
+    /// the members that could not be read.
+    pub fn walk<'a>(&'a self, read: &mut Vec<&'a Inspection>, errors: &mut Vec<&'a ReadError>) {
+        read.push(self);
+        for member in self.archive.iter().flat_map(|a| &a.members) {
+            match &member.read {
+                Some(Ok(inner)) => inner.walk(read, errors),
+                Some(Err(e)) => {
+                    errors.push(e);
+                    if let Some(p) = e.partial() {
+                        p.walk(read, errors);
+                    }
+                }
+                None => {}
+            }
+        }
     }
 }
 
@@ -104,6 +202,15 @@ pub enum ReadError {
         /// findings stand (see [`read`]).
         partial: Option<Box<Inspection>>,
     },
+    /// A legacy PyTorch file whose pickles read but whose storages do not add up:
+    /// `torch.load` has run the pickles when it fails on them.
+    #[error("{path}: {source}")]
+    Storages {
+        path: String,
+        #[source]
+        source: container::torch_legacy::StorageProblem,
+        partial: Box<Inspection>,
+    },
 }
 
 /// An error on the very first opcode means the bytes are not a pickle at all: say so
@@ -119,7 +226,9 @@ fn not_a_pickle(source: &PickleError) -> &'static str {
 impl ReadError {
     pub fn path(&self) -> &str {
         match self {
-            ReadError::Container { path, .. } | ReadError::Pickle { path, .. } => path,
+            ReadError::Container { path, .. }
+            | ReadError::Pickle { path, .. }
+            | ReadError::Storages { path, .. } => path,
         }
     }
 
@@ -129,16 +238,57 @@ impl ReadError {
                 source: ContainerError::Empty,
                 ..
             } => Some(0),
+            ReadError::Container {
+                source: ContainerError::Zip(e),
+                ..
+            } => Some(e.offset),
             ReadError::Container { .. } => None,
             ReadError::Pickle { source, .. } => Some(source.offset),
+            ReadError::Storages { source, .. } => Some(source.offset()),
         }
     }
 
     pub fn opcode(&self) -> Option<&'static str> {
         match self {
             ReadError::Pickle { source, .. } => source.opcode,
-            ReadError::Container { .. } => None,
+            ReadError::Container { .. } | ReadError::Storages { .. } => None,
         }
+    }
+
+    /// What was read before the error (the loader has run it: its findings stand).
+    pub fn partial(&self) -> Option<&Inspection> {
+        match self {
+            ReadError::Pickle {
+                partial: Some(p), ..
+            } => Some(p),
+            ReadError::Storages { partial, .. } => Some(partial),
+            _ => None,
+        }
+    }
+
+    /// Whether the error shows that neither loader gets as far as importing anything:
+    /// the bytes are not a pickle or a container at all. Containers that exist but fail
+    /// (a broken zip, a decoder that produced data) do not qualify.
+    pub fn refused_before_import(&self) -> bool {
+        match self {
+            ReadError::Pickle { .. } => true,
+            ReadError::Storages { .. } => false,
+            ReadError::Container { source, .. } => matches!(
+                source,
+                ContainerError::Empty
+                    | ContainerError::Unrecognised(_)
+                    | ContainerError::Decode { decoded: 0, .. }
+            ),
+        }
+    }
+
+    /// Whether what was read before the error imports or invokes anything (then the file
+    /// is an artifact whatever its name, and its findings stand).
+    pub fn imports_anything(&self) -> bool {
+        self.partial().is_some_and(|insp| {
+            insp.readings.iter().any(LoaderReading::imports_anything)
+                || !insp.embedded_pickles.is_empty()
+        })
     }
 }
 
@@ -150,16 +300,28 @@ impl ReadError {
 /// imported and calls made there are findings all the same.
 pub fn read(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Inspection, ReadError> {
     let artifact = open(path, progress)?;
+    read_artifact(&artifact)
+}
+
+/// Reads an opened artifact (a file, or a member of an archive) to the end.
+fn read_artifact(artifact: &Artifact) -> Result<Inspection, ReadError> {
+    let path = artifact.path.as_path();
+    if artifact.container == Container::Zip {
+        return Ok(read_archive(artifact));
+    }
     if !artifact.holds_pickle() {
-        return Ok(plain_array(path, &artifact));
+        return Ok(plain_array(path, artifact));
+    }
+    if artifact.container == Container::TorchLegacy {
+        return read_torch_legacy(artifact);
     }
     let parsed = pickle::parse_reading_at(
         artifact.bytes(),
         artifact.pickle_start(),
         &mut Quiet,
-        primary(&artifact).0,
+        primary(artifact).0,
     );
-    let inspection = build(path, &artifact, &parsed.graph, parsed.error.clone());
+    let inspection = build(path, artifact, &parsed.graph, parsed.error.clone());
     match parsed.error {
         None => Ok(inspection),
         Some(source) => Err(ReadError::Pickle {
@@ -245,7 +407,9 @@ pub fn build(
     });
     let streams = graph.streams.iter().filter(|s| !s.nested).count();
     let npy = matches!(artifact.container, Container::Npy);
-    if !npy && (skipped || error.is_some() || graph.dialect_sensitive || streams > 1) {
+    if artifact.loader == Loader::Joblib
+        && (skipped || error.is_some() || graph.dialect_sensitive || streams > 1)
+    {
         readings.push(other_reading(data, "pickle.load"));
     }
     // joblib picks a codec by a short prefix, but `pickle.load` reads the file as it
@@ -267,6 +431,7 @@ pub fn build(
         path: path.display().to_string(),
         file_size: artifact.file_size,
         format: match (npy, joblib) {
+            _ if artifact.container == Container::TorchLegacy => "pytorch-legacy",
             (true, _) => "npy",
             (_, true) => "joblib",
             _ => "pickle",
@@ -301,16 +466,233 @@ pub fn build(
             .collect(),
         readings,
         view,
+        archive: None,
+        storages: Vec::new(),
+        expected_streams: 1,
     }
 }
 
 /// The loader that reads this container, and how it reads the pickle: `numpy.load` hands
 /// an object array's bytes to `pickle.load`; every other container is `joblib.load`'s.
 pub fn primary(artifact: &Artifact) -> (Reading, &'static str) {
-    match artifact.container {
-        Container::Npy => (Reading::PickleLoad, "numpy.load(allow_pickle=True)"),
-        _ => (Reading::JoblibLoad, "joblib.load"),
+    match artifact.loader {
+        Loader::Numpy => (Reading::PickleLoad, "numpy.load(allow_pickle=True)"),
+        Loader::Torch => (Reading::PickleLoad, "torch.load(weights_only=False)"),
+        Loader::Joblib => (Reading::JoblibLoad, "joblib.load"),
     }
+}
+
+/// Reads a legacy PyTorch file: its five pickles as `torch.load` reads them, then the
+/// storage section, walked by the keys the fifth pickle lists (never read).
+fn read_torch_legacy(artifact: &Artifact) -> Result<Inspection, ReadError> {
+    use container::torch_legacy;
+    let path = artifact.path.as_path();
+    let (parsed, end) = pickle::parse_consecutive(
+        artifact.bytes(),
+        0,
+        torch_legacy::PICKLES,
+        &mut Quiet,
+        Reading::PickleLoad,
+    );
+    let mut inspection = build(path, artifact, &parsed.graph, parsed.error.clone());
+    inspection.expected_streams = torch_legacy::PICKLES;
+    if let Some(source) = parsed.error {
+        return Err(ReadError::Pickle {
+            path: path.display().to_string(),
+            source,
+            partial: Some(Box::new(inspection)),
+        });
+    }
+    let graph = &parsed.graph;
+    let keys: Vec<String> = graph
+        .streams
+        .last()
+        .and_then(|s| graph.sequence(s.root))
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|&k| graph.text(k).map(|t| t.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let declared = &inspection.view.torch_storages;
+    let sized: Vec<(String, Option<u64>)> = keys
+        .iter()
+        .map(|k| {
+            let size = declared
+                .iter()
+                .find(|s| &s.key == k)
+                .and_then(|s| s.dtype)
+                .and_then(crate::model::torch::itemsize);
+            (k.clone(), size)
+        })
+        .collect();
+    match torch_legacy::walk_storages(artifact.bytes(), end, &sized) {
+        Ok((records, section_end)) => {
+            let mut valid = std::collections::BTreeSet::new();
+            for (key, record) in keys.iter().zip(&records) {
+                if let Some(s) = declared.iter().find(|s| &s.key == key) {
+                    valid.insert(s.offset);
+                    inspection.storages.push(StorageEntry {
+                        key: key.clone(),
+                        storage_type: s.storage_type.clone(),
+                        dtype: s.dtype,
+                        numel: record.numel,
+                        location: s.location.clone(),
+                        member: Some((format!("offset {}", record.offset), record.nbytes)),
+                    });
+                }
+            }
+            let wanted: std::collections::BTreeSet<&str> =
+                keys.iter().map(String::as_str).collect();
+            inspection.anomalies.retain(|a| {
+                !(matches!(a.kind, AnomalyKind::PersistentId) && valid.contains(&a.offset))
+            });
+            // torch.load reads nothing past the storages: bytes there are for other readers.
+            if section_end < artifact.bytes().len() as u64 {
+                inspection.trailing = Some(Span {
+                    offset: section_end,
+                    len: artifact.bytes().len() as u64 - section_end,
+                });
+            }
+            for s in declared.iter().filter(|s| !wanted.contains(s.key.as_str())) {
+                inspection.storages.push(StorageEntry {
+                    key: s.key.clone(),
+                    storage_type: s.storage_type.clone(),
+                    dtype: s.dtype,
+                    numel: s.numel,
+                    location: s.location.clone(),
+                    member: None,
+                });
+            }
+            Ok(inspection)
+        }
+        Err(source) => Err(ReadError::Storages {
+            path: path.display().to_string(),
+            source,
+            partial: Box::new(inspection),
+        }),
+    }
+}
+
+/// Reads every member of a zip archive. A member whose name says it is a pickle (or a
+/// `.npy`) is one, and errors reading it stand; any other member is read by its content
+/// and counts as data when no loader would get as far as importing anything from it.
+/// Storages are sized from the directory, never read.
+fn read_archive(artifact: &Artifact) -> Inspection {
+    let kind = artifact.archive.clone().unwrap_or(ArchiveKind::Zip);
+    let mut members = Vec::new();
+    for member in &artifact.members {
+        let role = kind.role(member);
+        let mut entry = MemberEntry {
+            name: member.name.clone(),
+            method: member.method.name(),
+            offset: member.data_offset,
+            compressed_size: member.compressed_size,
+            size: member.size,
+            kind: match role {
+                Role::Directory => "directory",
+                Role::Storage => "storage",
+                Role::Schema => "schema",
+                _ => "data",
+            }
+            .into(),
+            read: None,
+        };
+        if matches!(role, Role::Pickle | Role::Npy | Role::Unknown) {
+            let loader = match (&kind, role) {
+                (ArchiveKind::PyTorch { .. }, Role::Pickle) => Loader::Torch,
+                _ => Loader::Joblib,
+            };
+            let result = artifact
+                .open_member(member, loader)
+                .map_err(|source| ReadError::Container {
+                    path: format!("{}!{}", artifact.path.display(), member.name),
+                    source,
+                })
+                .and_then(|m| read_artifact(&m));
+            let data = role == Role::Unknown
+                && matches!(&result, Err(e) if e.refused_before_import() && !e.imports_anything());
+            if !data {
+                entry.kind = match &result {
+                    Ok(i) => i.format.into(),
+                    Err(e) => e.partial().map_or("unreadable", |i| i.format).into(),
+                };
+                entry.read = Some(result);
+            }
+        }
+        members.push(entry);
+    }
+    let storages = match &kind {
+        ArchiveKind::PyTorch { prefix } => torch_storages(prefix, &artifact.members, &mut members),
+        _ => Vec::new(),
+    };
+    Inspection {
+        path: artifact.path.display().to_string(),
+        file_size: artifact.file_size,
+        format: kind.name(),
+        codec: None,
+        npy: None,
+        decoded_size: 0,
+        streams: Vec::new(),
+        trailing: None,
+        compressed_trailing: None,
+        anomalies: Vec::new(),
+        embedded_pickles: Vec::new(),
+        readings: Vec::new(),
+        view: ModelView::default(),
+        archive: Some(ArchiveInspection { kind, members }),
+        storages,
+        expected_streams: 1,
+    }
+}
+
+/// Joins the storages `data.pkl`'s persistent ids name with the members that hold them.
+/// A persistent id that names a storage the archive holds, in the shape `torch.load`'s
+/// `persistent_load` takes, is what a checkpoint is made of: it is no anomaly there.
+fn torch_storages(
+    prefix: &str,
+    zip_members: &[container::zip::Member],
+    members: &mut [MemberEntry],
+) -> Vec<StorageEntry> {
+    let data_pkl = format!("{prefix}data.pkl");
+    let Some(pkl) = members.iter_mut().find(|m| m.name == data_pkl) else {
+        return Vec::new();
+    };
+    let inspection = match &mut pkl.read {
+        Some(Ok(i)) => i,
+        Some(Err(ReadError::Pickle {
+            partial: Some(i), ..
+        })) => i.as_mut(),
+        Some(Err(ReadError::Storages { partial, .. })) => partial.as_mut(),
+        _ => return Vec::new(),
+    };
+    let mut storages = Vec::new();
+    let mut valid = std::collections::BTreeSet::new();
+    for s in &inspection.view.torch_storages {
+        let name = format!("{prefix}data/{}", s.key);
+        let member = zip_members
+            .iter()
+            .find(|m| m.name == name)
+            .map(|m| (m.name.clone(), m.size));
+        if member.is_some() {
+            valid.insert(s.offset);
+        }
+        storages.push(StorageEntry {
+            key: s.key.clone(),
+            storage_type: s.storage_type.clone(),
+            dtype: s.dtype,
+            numel: s.numel,
+            location: s.location.clone(),
+            member,
+        });
+    }
+    inspection
+        .anomalies
+        .retain(|a| !(matches!(a.kind, AnomalyKind::PersistentId) && valid.contains(&a.offset)));
+    storages.sort_by(|a, b| a.key.cmp(&b.key));
+    storages.dedup_by(|a, b| a.key == b.key);
+    storages
 }
 
 /// A `.npy` file of plain data: no pickle, nothing a loader runs; one array.
@@ -341,6 +723,9 @@ fn plain_array(path: &Path, artifact: &Artifact) -> Inspection {
         embedded_pickles: Vec::new(),
         readings: Vec::new(),
         view,
+        archive: None,
+        storages: Vec::new(),
+        expected_streams: 1,
     }
 }
 

@@ -125,6 +125,92 @@ fn npy_files_are_read_plain_or_as_the_pickle_numpy_load_runs() {
     }
 }
 
+/// PyTorch checkpoints (zip and legacy), .npz files and zips of artifacts are read member
+/// by member: each pickle is an artifact named `file!member`, findings carry the member's
+/// offsets, machine formats name the member, and model commands refuse the containers.
+#[test]
+fn archives_are_read_member_by_member() {
+    let out = run(&["inspect", "fixtures/artifacts/torch_state_dict.pt"]);
+    insta::assert_snapshot!(common::transcript(&out));
+    let out = run(&["inspect", "fixtures/artifacts/torch_legacy.pt"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(
+        text.contains("pytorch-legacy") && text.contains("Tensors  6 tensors"),
+        "{text}"
+    );
+
+    let out = run(&["check", "fixtures/artifacts/sec_torch_os_system.pt"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains(
+            "sec_torch_os_system.pt!sec_torch_os_system/data.pkl:504: SEC001 error posix.system"
+        ),
+        "{}",
+        stdout(&out)
+    );
+
+    let zip = "fixtures/artifacts/sec_zip_nested.zip";
+    let out = run(&["check", "--isolated", "--format", "json", zip]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let evil = doc["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["member"] == "archive/inner.zip!models/evil.pkl")
+        .expect("the nested member is an artifact");
+    assert_eq!(evil["file"], zip);
+    assert_eq!(evil["findings"][0]["code"], "SEC001");
+
+    let out = run(&["check", "--isolated", "--format", "sarif", zip]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let result = doc["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "SEC001")
+        .unwrap()
+        .clone();
+    let location = &result["locations"][0];
+    assert_eq!(location["physicalLocation"]["artifactLocation"]["uri"], zip);
+    // The offset is the member's, so it is no region of the file.
+    assert!(location["physicalLocation"]["region"]["byteOffset"].is_null());
+    assert_eq!(
+        location["logicalLocations"][0]["fullyQualifiedName"],
+        "archive/inner.zip!models/evil.pkl:5"
+    );
+
+    let out = run(&[
+        "dis",
+        "--format",
+        "json",
+        "fixtures/artifacts/npz_object.npz",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let first: serde_json::Value =
+        serde_json::from_str(stdout(&out).lines().next().unwrap()).unwrap();
+    assert_eq!(first["member"], "names.npy");
+
+    for args in [
+        vec![
+            "patch",
+            "fixtures/artifacts/torch_state_dict.pt",
+            "--fix",
+            "--dry-run",
+        ],
+        vec![
+            "diff",
+            "fixtures/artifacts/torch_legacy.pt",
+            "fixtures/artifacts/torch_state_dict.pt",
+        ],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("PyTorch checkpoint"), "{err}");
+    }
+}
+
 /// A dry run of a repair: the edits on stdout, nothing written.
 #[test]
 fn patch_dry_run_human() {
@@ -199,6 +285,7 @@ fn json_documents_validate_against_their_schemas() {
         "ct_logreg.p0.pkl",
         "sec_nested_in_bytes.p4.pkl",
         "lgbm.joblib",
+        "torch_state_dict.pt",
     ] {
         let path = common::fixture(fixture);
         let out = run(&["dis", "--format", "json", path.to_str().unwrap()]);

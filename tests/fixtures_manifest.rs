@@ -63,6 +63,61 @@ fn every_fixture_shows_its_expected_settings() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+#[test]
+fn pytorch_checkpoints_list_the_tensors_torch_saved() {
+    // The manifest's tensors come from torch itself (fixtures/generate_torch.py): each
+    // name, dtype and shape, in the zip format and the legacy one.
+    let mut checked = 0;
+    for entry in common::manifest() {
+        let Some(expected) = entry.get("tensors").and_then(Value::as_array) else {
+            continue;
+        };
+        if expected.is_empty() {
+            continue;
+        }
+        let file = entry["file"].as_str().unwrap();
+        let doc = common::inspect_json(&common::fixture(file));
+        let tensors: Vec<(String, String, Value)> = doc["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|a| a["arrays"]["items"].as_array().unwrap().clone())
+            .filter(|a| a["storage"] == "torch-storage")
+            .map(|a| {
+                (
+                    a["path"].as_str().unwrap().to_string(),
+                    a["dtype"].as_str().unwrap_or("?").to_string(),
+                    a["shape"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(tensors.len(), expected.len(), "{file}: {tensors:?}");
+        for t in expected {
+            let name = format!("['{}']", t["name"].as_str().unwrap());
+            assert!(
+                tensors.iter().any(|(p, d, s)| *p == name
+                    && d == t["dtype"].as_str().unwrap()
+                    && *s == t["shape"]),
+                "{file}: no tensor {t} in {tensors:?}"
+            );
+        }
+        // Every storage is sized from the archive (never read) and none is missing.
+        let storages: Vec<&Value> = doc["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|a| a["storages"].as_array().unwrap())
+            .collect();
+        assert!(!storages.is_empty(), "{file}");
+        assert!(
+            storages.iter().all(|s| s["bytes"].is_u64()),
+            "{file}: {storages:?}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 2, "the zip and the legacy state dict");
+}
+
 /// Values compare as Python would: 14 == 14, "14" == "14", but never 14 == "14".
 fn json_eq(a: &Value, b: &Value) -> bool {
     match (a.as_i64(), b.as_i64()) {

@@ -117,7 +117,11 @@ fn malformed_inputs_exit_2_with_offset_and_opcode() {
             b"\x89PNG\r\n\x1a\n\x00\x00",
             "not a pickle or joblib file",
         ),
-        ("zip.pkl", b"PK\x03\x04\x14\x00", "zip-based formats"),
+        (
+            "zip.pkl",
+            b"PK\x03\x04\x14\x00",
+            "zip archive: at offset 0: the zip central directory cannot be read",
+        ),
         ("json.pkl", b"{\"a\": 1}", "not a pickle or joblib file"),
         (
             "garbage.z",
@@ -367,4 +371,374 @@ fn npy_headers_that_lie_are_rejected() {
         let path = write(dir.path(), name, &bytes);
         assert_rejected(&path, needle);
     }
+}
+
+/// A zip written byte by byte, so that tests can make it lie: local headers and central
+/// directory entries are given separately.
+mod forged_zip {
+    pub struct Local<'a> {
+        pub name: &'a str,
+        pub method: u16,
+        pub flags: u16,
+        pub data: &'a [u8],
+        pub size: u32,
+    }
+
+    pub struct Entry<'a> {
+        pub name: &'a str,
+        pub method: u16,
+        pub flags: u16,
+        pub offset: u32,
+        pub compressed: u32,
+        pub size: u32,
+        pub crc: u32,
+    }
+
+    pub fn crc(data: &[u8]) -> u32 {
+        rawzip::crc32(data)
+    }
+
+    /// Appends a local header and its data; returns its offset.
+    pub fn local(out: &mut Vec<u8>, l: &Local, crc: u32) -> u32 {
+        let at = out.len() as u32;
+        out.extend(b"PK\x03\x04");
+        out.extend(20u16.to_le_bytes());
+        out.extend(l.flags.to_le_bytes());
+        out.extend(l.method.to_le_bytes());
+        out.extend([0u8; 4]); // time, date
+        out.extend(crc.to_le_bytes());
+        out.extend((l.data.len() as u32).to_le_bytes());
+        out.extend(l.size.to_le_bytes());
+        out.extend((l.name.len() as u16).to_le_bytes());
+        out.extend(0u16.to_le_bytes());
+        out.extend(l.name.as_bytes());
+        out.extend(l.data);
+        at
+    }
+
+    /// Appends the central directory and its end record.
+    pub fn directory(out: &mut Vec<u8>, entries: &[Entry]) {
+        let start = out.len() as u32;
+        for e in entries {
+            out.extend(b"PK\x01\x02");
+            out.extend(20u16.to_le_bytes());
+            out.extend(20u16.to_le_bytes());
+            out.extend(e.flags.to_le_bytes());
+            out.extend(e.method.to_le_bytes());
+            out.extend([0u8; 4]);
+            out.extend(e.crc.to_le_bytes());
+            out.extend(e.compressed.to_le_bytes());
+            out.extend(e.size.to_le_bytes());
+            out.extend((e.name.len() as u16).to_le_bytes());
+            out.extend([0u8; 8]); // extra, comment, disk, internal attributes
+            out.extend([0u8; 4]); // external attributes
+            out.extend(e.offset.to_le_bytes());
+            out.extend(e.name.as_bytes());
+        }
+        let size = out.len() as u32 - start;
+        out.extend(b"PK\x05\x06");
+        out.extend([0u8; 4]);
+        out.extend((entries.len() as u16).to_le_bytes());
+        out.extend((entries.len() as u16).to_le_bytes());
+        out.extend(size.to_le_bytes());
+        out.extend(start.to_le_bytes());
+        out.extend(0u16.to_le_bytes());
+    }
+
+    /// A well-formed zip of stored members.
+    pub fn stored(members: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut entries = Vec::new();
+        for (name, data) in members {
+            let crc = crc(data);
+            let offset = local(
+                &mut out,
+                &Local {
+                    name,
+                    method: 0,
+                    flags: 0,
+                    data,
+                    size: data.len() as u32,
+                },
+                crc,
+            );
+            entries.push(Entry {
+                name,
+                method: 0,
+                flags: 0,
+                offset,
+                compressed: data.len() as u32,
+                size: data.len() as u32,
+                crc,
+            });
+        }
+        directory(&mut out, &entries);
+        out
+    }
+}
+
+/// Zips that lie about themselves exit 2 naming the member and its offset, within 256 MiB
+/// of address space: overlapping members, a local header that disagrees with the central
+/// directory, a name twice, encryption, a method we cannot read, a broken directory.
+#[test]
+fn hostile_zips_are_rejected_with_the_member_named() {
+    use forged_zip::*;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pickle: &[u8] = b"\x80\x02N.";
+
+    // "a.pkl"'s data holds a whole local record of "b.pkl": b's bytes are inside a's.
+    let mut inner = Vec::new();
+    let b_crc = crc(pickle);
+    local(
+        &mut inner,
+        &Local {
+            name: "b.pkl",
+            method: 0,
+            flags: 0,
+            data: pickle,
+            size: 4,
+        },
+        b_crc,
+    );
+    let mut overlap = Vec::new();
+    let a_crc = crc(&inner);
+    local(
+        &mut overlap,
+        &Local {
+            name: "a.pkl",
+            method: 0,
+            flags: 0,
+            data: &inner,
+            size: inner.len() as u32,
+        },
+        a_crc,
+    );
+    let b_at = 30 + 5;
+    directory(
+        &mut overlap,
+        &[
+            Entry {
+                name: "a.pkl",
+                method: 0,
+                flags: 0,
+                offset: 0,
+                compressed: inner.len() as u32,
+                size: inner.len() as u32,
+                crc: a_crc,
+            },
+            Entry {
+                name: "b.pkl",
+                method: 0,
+                flags: 0,
+                offset: b_at,
+                compressed: 4,
+                size: 4,
+                crc: b_crc,
+            },
+        ],
+    );
+    assert_rejected(
+        &write(d, "overlap.pt", &overlap),
+        "overlap those of 'a.pkl'",
+    );
+
+    // The directory says data.pkl, the local header evil.pkl.
+    let mut mismatch = Vec::new();
+    let c = crc(pickle);
+    local(
+        &mut mismatch,
+        &Local {
+            name: "evil.pkl",
+            method: 0,
+            flags: 0,
+            data: pickle,
+            size: 4,
+        },
+        c,
+    );
+    directory(
+        &mut mismatch,
+        &[Entry {
+            name: "data.pkl",
+            method: 0,
+            flags: 0,
+            offset: 0,
+            compressed: 4,
+            size: 4,
+            crc: c,
+        }],
+    );
+    let out = inspect_limited(&write(d, "mismatch.zip", &mismatch));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("(zip member 'data.pkl')")
+            && stderr.contains("the local header says the name is 'evil.pkl'"),
+        "{stderr}"
+    );
+    assert_rejected(&write(d, "mismatch2.zip", &mismatch), "at offset 0");
+
+    // A name twice: zipfile reads the last, miniz the first.
+    let twice = stored(&[("x.pkl", pickle), ("x.pkl", b"\x80\x02\x88.")]);
+    assert_rejected(&write(d, "twice.npz", &twice), "appears twice");
+
+    // Encrypted (flag bit 0) and an unreadable method (bzip2, 12) for a pickle.
+    let mut encrypted = Vec::new();
+    let c = crc(pickle);
+    local(
+        &mut encrypted,
+        &Local {
+            name: "data.pkl",
+            method: 0,
+            flags: 1,
+            data: pickle,
+            size: 4,
+        },
+        c,
+    );
+    directory(
+        &mut encrypted,
+        &[Entry {
+            name: "data.pkl",
+            method: 0,
+            flags: 1,
+            offset: 0,
+            compressed: 4,
+            size: 4,
+            crc: c,
+        }],
+    );
+    assert_rejected(&write(d, "encrypted.zip", &encrypted), "encrypted");
+
+    // A directory cut off in the middle.
+    let whole = stored(&[("m/data.pkl", pickle)]);
+    let cut = &whole[..whole.len() - 30];
+    assert_rejected(&write(d, "cut.pt", cut), "central directory");
+}
+
+/// A member whose own bytes fail: a method we cannot read, a deflated size that lies, a
+/// CRC that does not match, a bomb over --max-decompressed, zips nested past the limit.
+/// The archive is listed, the member's error names `file!member`, and the exit is 2.
+#[test]
+fn members_that_fail_fail_the_file() {
+    use forged_zip::*;
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = |path: &Path, extra: &[&str]| {
+        let out = std::process::Command::new("prlimit")
+            .arg(format!("--as={}", 256u64 << 20))
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_artifact"))
+            .args(extra)
+            .arg("check")
+            .arg("--isolated")
+            .arg(path)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned()
+                + &String::from_utf8_lossy(&out.stdout),
+        )
+    };
+    let deflate = |data: &[u8]| {
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    };
+    let forged = |name: &str, method: u16, data: &[u8], size: u32, crc: u32| {
+        let mut out = Vec::new();
+        local(
+            &mut out,
+            &Local {
+                name,
+                method,
+                flags: 0,
+                data,
+                size,
+            },
+            crc,
+        );
+        directory(
+            &mut out,
+            &[Entry {
+                name,
+                method,
+                flags: 0,
+                offset: 0,
+                compressed: data.len() as u32,
+                size,
+                crc,
+            }],
+        );
+        out
+    };
+    let pickle: &[u8] = b"\x80\x02N.";
+
+    let bzip2 = forged("data.pkl", 12, pickle, 4, crc(pickle));
+    let (code, text) = run(&write(d, "bzip2.zip", &bzip2), &[]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("bzip2.zip!data.pkl") && text.contains("method 12"),
+        "{text}"
+    );
+
+    let body = vec![b'N'; 1000];
+    let lying = forged("data.pkl", 8, &deflate(&body), 10, crc(&body));
+    let (code, text) = run(&write(d, "lying.zip", &lying), &[]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("lying.zip!data.pkl") && text.contains("lying size"),
+        "{text}"
+    );
+
+    let bad_crc = forged("data.pkl", 8, &deflate(pickle), 4, crc(pickle) ^ 1);
+    let (code, text) = run(&write(d, "crc.zip", &bad_crc), &[]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("CRC-32"), "{text}");
+
+    // 300 MiB of zeros deflate to about 300 KiB.
+    let zeros = vec![0u8; 300 << 20];
+    let bomb = forged("data.pkl", 8, &deflate(&zeros), 300 << 20, crc(&zeros));
+    drop(zeros);
+    let (code, text) = run(
+        &write(d, "bomb.zip", &bomb),
+        &["--max-decompressed", "100 MiB"],
+    );
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("bomb.zip!data.pkl") && text.contains("limit of 104857600 bytes"),
+        "{text}"
+    );
+
+    // Zips in zips, six deep, with a pickle at the bottom.
+    let mut nested = stored(&[("evil.pkl", b"\x80\x02cposix\nsystem\n.")]);
+    for _ in 0..6 {
+        nested = stored(&[("inner.zip", &nested)]);
+    }
+    let (code, text) = run(&write(d, "deep.zip", &nested), &[]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("nest more than"), "{text}");
+}
+
+/// The largest classic directory (65,535 members; more needs Zip64) reads within 256 MiB
+/// of address space. The member-count limit itself is a unit test of container::zip.
+#[test]
+fn a_directory_of_65535_members_reads_within_the_memory_limit() {
+    let names: Vec<String> = (0..65_535).map(|i| format!("{i}")).collect();
+    let members: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b""[..])).collect();
+    let zip = forged_zip::stored(&members);
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "many.zip", &zip);
+    let out = inspect_limited(&path);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("65,535 members"), "{text}");
 }

@@ -359,11 +359,16 @@ fn cpython_agrees_on_what_every_attack_and_fixture_imports() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(usize::MAX);
     assert_eq!(failed, 0, "{text}");
-    // Every uncompressed fixture agrees exactly.
+    // Every uncompressed fixture agrees exactly: pickles, joblib files, .npy and the
+    // pickles inside PyTorch checkpoints (zip and legacy) and .npz files.
     let mut files: Vec<String> = common::manifest()
         .iter()
         .map(|e| e["file"].as_str().unwrap().to_string())
-        .filter(|f| f.ends_with(".pkl") || f.ends_with(".joblib"))
+        .filter(|f| {
+            [".pkl", ".joblib", ".npy", ".npz", ".pt", ".ckpt", ".zip"]
+                .iter()
+                .any(|ext| f.ends_with(ext))
+        })
         .map(|f| fixture(&f).to_string_lossy().into_owned())
         .collect();
     files.sort();

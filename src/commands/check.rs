@@ -23,9 +23,17 @@ use crate::rules::{self, Severity};
 /// Extensions that make a file an artifact even when its first byte could be text.
 const PICKLE_EXTENSIONS: &[&str] = &["pkl", "pickle", "pck", "pk", "joblib", "sav", "p", "pkl.z"];
 
-/// The outcome of reading and checking one file: its findings (also those of what ran
-/// before a parse error), and the error when it could not be read to the end.
-type Checked = (Vec<rules::Finding>, Option<ReadError>, bool);
+/// The outcome of reading and checking one file.
+struct Checked {
+    /// Findings per artifact read: the file, then (for an archive) each member read as
+    /// one, named `file!member`. What ran before a parse error counts too.
+    artifacts: Vec<(String, Vec<rules::Finding>)>,
+    /// Where the file, or a member, could not be read to the end.
+    errors: Vec<FileError>,
+    /// The file itself is not an artifact: both loaders refuse it before importing
+    /// anything (only counts for files found in a folder).
+    refused: bool,
+}
 
 /// What a folder walk found.
 #[derive(Default)]
@@ -124,12 +132,8 @@ pub fn run(args: &CheckArgs, color: bool) -> anyhow::Result<ExitCode> {
         errors: walk_errors,
         ..CheckReport::default()
     };
-    for ((path, candidate), (findings, error, imports)) in files.iter().zip(results) {
-        if let Some(e) = &error
-            && *candidate == Candidate::Maybe
-            && !imports
-            && refused_before_import(e)
-        {
+    for ((path, candidate), checked) in files.iter().zip(results) {
+        if *candidate == Candidate::Maybe && checked.refused {
             skipped.push((
                 display(path),
                 "not an artifact (pickle.load and joblib.load refuse it before importing anything)"
@@ -137,12 +141,10 @@ pub fn run(args: &CheckArgs, color: bool) -> anyhow::Result<ExitCode> {
             ));
             continue;
         }
-        if let Some(e) = &error {
-            report.errors.push(FileError::from(e));
-        }
-        if error.is_none() || !findings.is_empty() {
+        report.errors.extend(checked.errors);
+        let mut hash = None;
+        for (name, findings) in checked.artifacts {
             let mut kept = Vec::new();
-            let mut hash = None;
             for mut f in findings {
                 if !rules::matches(f.code, &select) || rules::matches(f.code, &ignore) {
                     continue;
@@ -150,6 +152,7 @@ pub fn run(args: &CheckArgs, color: bool) -> anyhow::Result<ExitCode> {
                 if let Some(sev) = severities.get(f.code) {
                     f.severity = *sev;
                 }
+                // A suppression names the file on disk, whichever member the finding is in.
                 let suppression = cfg.suppress.iter().position(|s| {
                     s.rule.eq_ignore_ascii_case(f.code)
                         && suppression_matches(s, path, &root, &mut hash)
@@ -162,8 +165,12 @@ pub fn run(args: &CheckArgs, color: bool) -> anyhow::Result<ExitCode> {
                     None => kept.push(f),
                 }
             }
+            let member = name
+                .strip_prefix(&format!("{}!", display(path)))
+                .map(str::to_string);
             report.artifacts.push(ArtifactResult {
-                path: display(path),
+                path: name,
+                member,
                 findings: kept,
             });
         }
@@ -327,21 +334,6 @@ pub(crate) fn candidate(path: &Path) -> Candidate {
     }
 }
 
-/// Whether a read error shows that neither loader gets as far as importing anything:
-/// the bytes are not a pickle or a joblib container at all. Containers we cannot read
-/// yet (zip, npy, legacy joblib) and decoders that produced data do not qualify.
-pub(crate) fn refused_before_import(e: &ReadError) -> bool {
-    match e {
-        ReadError::Pickle { .. } => true,
-        ReadError::Container { source, .. } => matches!(
-            source,
-            container::ContainerError::Empty
-                | container::ContainerError::Unrecognised(_)
-                | container::ContainerError::Decode { decoded: 0, .. }
-        ),
-    }
-}
-
 /// Reads and checks every file on all cores; results come back in input order.
 fn read_all(files: &[(PathBuf, Candidate)], options: &rules::Options) -> Vec<Checked> {
     let next = AtomicUsize::new(0);
@@ -376,46 +368,63 @@ fn read_all(files: &[(PathBuf, Candidate)], options: &rules::Options) -> Vec<Che
                         "internal error while checking this file",
                     )),
                 };
-                (Vec::new(), Some(error), true)
+                Checked {
+                    artifacts: Vec::new(),
+                    errors: vec![FileError::from(&error)],
+                    refused: false,
+                }
             })
         })
         .collect()
 }
 
-/// Reads and checks one file. When it does not parse to the end, what was read before
-/// the error is checked too (the loader ran it); `imports` tells whether any reading
-/// imports or invokes anything at all.
+/// Reads and checks one file, and every member of it that is an artifact. When one does
+/// not parse to the end, what was read before the error is checked too (the loader ran
+/// it).
 fn check_one(path: &Path, options: &rules::Options) -> Checked {
-    match inspection::read(path, &mut |_| {}) {
-        Ok(insp) => (rules::check(&insp, options), None, true),
-        Err(error) => {
-            let (findings, imports) = match &error {
-                ReadError::Pickle {
-                    partial: Some(insp),
-                    ..
-                } => {
-                    let imports = insp
-                        .readings
-                        .iter()
-                        .any(crate::inspection::LoaderReading::imports_anything)
-                        || !insp.embedded_pickles.is_empty();
-                    let findings = if imports {
-                        rules::check(insp, options)
-                    } else {
-                        Vec::new()
-                    };
-                    (findings, imports)
-                }
-                // joblib cannot decode it, but `pickle.load` reads the bytes as they lie
-                // (`BZ` is BINBYTES to it): if that imports anything, it is an artifact.
-                ReadError::Container {
-                    source: container::ContainerError::Decode { .. },
-                    ..
-                } => (Vec::new(), inspection::raw_bytes_import(path)),
-                _ => (Vec::new(), false),
-            };
-            (findings, Some(error), imports)
+    let mut checked = Checked {
+        artifacts: Vec::new(),
+        errors: Vec::new(),
+        refused: false,
+    };
+    let error = match inspection::read(path, &mut |_| {}) {
+        Ok(insp) => {
+            checked.add(&insp, options);
+            return checked;
         }
+        Err(error) => error,
+    };
+    // joblib cannot decode it, but `pickle.load` reads the bytes as they lie (`BZ` is
+    // BINBYTES to it): if that imports anything, it is an artifact.
+    let raw_imports = matches!(
+        &error,
+        ReadError::Container {
+            source: container::ContainerError::Decode { .. },
+            ..
+        }
+    ) && inspection::raw_bytes_import(path);
+    checked.refused = error.refused_before_import() && !error.imports_anything() && !raw_imports;
+    checked.errors.push(FileError::from(&error));
+    if let Some(insp) = error.partial()
+        && error.imports_anything()
+    {
+        checked.add(insp, options);
+    }
+    checked
+}
+
+impl Checked {
+    /// Checks an inspection and, for an archive, every member read as an artifact.
+    fn add(&mut self, insp: &inspection::Inspection, options: &rules::Options) {
+        let mut read = Vec::new();
+        let mut errors = Vec::new();
+        insp.walk(&mut read, &mut errors);
+        self.errors
+            .extend(errors.iter().map(|e| FileError::from(*e)));
+        self.artifacts.extend(
+            read.iter()
+                .map(|i| (i.path.clone(), rules::check(i, options))),
+        );
     }
 }
 

@@ -13,7 +13,7 @@ use crate::pickle::Quiet;
 use crate::report::diff::{DiffDocument, write_human};
 
 fn read(path: &Path) -> anyhow::Result<(Artifact, Inspection)> {
-    crate::commands::refuse_npy(path, "diff")?;
+    crate::commands::refuse_container(path, "diff")?;
     let artifact = inspection::open(path, &mut |_| {})?;
     let graph = inspection::parse(path, &artifact, &mut Quiet)?;
     let inspection = inspection::build(path, &artifact, &graph, None);

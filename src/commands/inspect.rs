@@ -8,23 +8,30 @@ use crate::report::inspect_human;
 use crate::report::inspect_json;
 
 pub fn run(args: &InspectArgs, color: bool) -> anyhow::Result<ExitCode> {
-    let mut inspections = Vec::new();
-    let mut errors = Vec::new();
+    let mut read_files = Vec::new();
+    let mut failed = Vec::new();
     for path in &args.files {
         match read(path) {
-            Ok(inspection) => inspections.push(inspection),
-            Err(e) => errors.push(e),
+            Ok(inspection) => read_files.push(inspection),
+            Err(e) => failed.push(e),
         }
     }
+    // An archive's members are artifacts of their own, listed after it.
+    let mut inspections: Vec<&crate::inspection::Inspection> = Vec::new();
+    let mut errors: Vec<&crate::inspection::ReadError> = Vec::new();
+    for i in &read_files {
+        i.walk(&mut inspections, &mut errors);
+    }
+    errors.extend(&failed);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.format {
         Format::Json => {
-            let file_errors: Vec<FileError> = errors.iter().map(FileError::from).collect();
+            let file_errors: Vec<FileError> = errors.iter().map(|e| FileError::from(*e)).collect();
             // What was read before a parse error is listed too (`complete: false`): the
             // loader has already run it.
-            let mut listed: Vec<&crate::inspection::Inspection> = inspections.iter().collect();
-            for e in &errors {
+            let mut listed: Vec<&crate::inspection::Inspection> = inspections.clone();
+            for e in &failed {
                 if let crate::inspection::ReadError::Pickle {
                     partial: Some(p), ..
                 } = e

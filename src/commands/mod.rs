@@ -76,22 +76,38 @@ pub fn read(path: &Path) -> Result<Inspection, ReadError> {
     result
 }
 
-/// Refuses a `.npy` file for the commands that work on models (`patch`, `diff`,
-/// `verify`): a model is not shipped as one, the patch writer does not rewrite them, and
-/// the verify harness loads with joblib. `inspect`, `check` and `dis` read it.
-pub fn refuse_npy(path: &Path, command: &str) -> anyhow::Result<()> {
-    let mut head = [0u8; 6];
-    let is_npy = std::fs::File::open(path)
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
-        .is_ok()
-        && head == *crate::container::npy::MAGIC;
-    if is_npy {
-        anyhow::bail!(
-            "{}: a NumPy .npy file: `artifact {command}` works on models; `artifact inspect` and `artifact check` read .npy files",
-            path.display()
-        );
-    }
-    Ok(())
+/// Refuses the containers that are not a model's pickle for the commands that work on
+/// one (`patch`, `diff`, `verify`): `.npy` files, zip archives (PyTorch, `.npz`, skops)
+/// and legacy PyTorch files. The patch writer does not rewrite them and the verify
+/// harness loads with joblib; `inspect`, `check` and `dis` read them all.
+pub fn refuse_container(path: &Path, command: &str) -> anyhow::Result<()> {
+    let mut head = [0u8; 32];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| {
+            let mut filled = 0;
+            loop {
+                match std::io::Read::read(&mut f, &mut head[filled..])? {
+                    0 => return Ok(filled),
+                    k => filled += k,
+                }
+                if filled == head.len() {
+                    return Ok(filled);
+                }
+            }
+        })
+        .unwrap_or(0);
+    let what = match crate::container::detect(&head[..n]) {
+        Ok(crate::container::Container::Npy) => "a NumPy .npy file",
+        Ok(crate::container::Container::Zip) => {
+            "a zip archive (a PyTorch checkpoint, .npz or skops file)"
+        }
+        Ok(crate::container::Container::TorchLegacy) => "a legacy PyTorch checkpoint",
+        _ => return Ok(()),
+    };
+    anyhow::bail!(
+        "{}: {what}: `artifact {command}` works on pickled models; `artifact inspect` and `artifact check` read it",
+        path.display()
+    )
 }
 
 /// The error and its causes, each once: typed errors that name their source in their own

@@ -83,7 +83,7 @@ fn many(args: &PatchArgs) -> anyhow::Result<ExitCode> {
                         crate::commands::check::Candidate::Maybe
                     )
                     && e.downcast_ref::<inspection::ReadError>()
-                        .is_some_and(crate::commands::check::refused_before_import);
+                        .is_some_and(inspection::ReadError::refused_before_import);
                 if not_an_artifact {
                     passed_over += 1;
                     continue;
@@ -134,7 +134,7 @@ fn patch_one(args: &PatchArgs, file: &Path, quiet: bool) -> anyhow::Result<Outco
     let input = &spooled
         .as_ref()
         .map_or_else(|| file.to_path_buf(), |t| t.path().to_path_buf());
-    crate::commands::refuse_npy(input, "patch")?;
+    crate::commands::refuse_container(input, "patch")?;
     let artifact = inspection::open(input, &mut |_| {})?;
     let mut recorder = Recorder::default();
     let graph = inspection::parse(input, &artifact, &mut recorder)?;

@@ -26,8 +26,8 @@ pub fn verify_and_report(
     o: &VerifyOptions,
     format: Format,
 ) -> anyhow::Result<u8> {
-    crate::commands::refuse_npy(original, "verify")?;
-    crate::commands::refuse_npy(candidate, "verify")?;
+    crate::commands::refuse_container(original, "verify")?;
+    crate::commands::refuse_container(candidate, "verify")?;
     let data = o
         .data
         .clone()

@@ -9,10 +9,14 @@
 mod codec;
 mod encoding;
 pub mod npy;
+pub mod torch_legacy;
+pub mod zip;
 
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use memmap2::Mmap;
 
@@ -31,14 +35,69 @@ pub enum Container {
     /// A NumPy `.npy` file: its header ([`Artifact::npy`]) says whether the data is a
     /// pickle (an object array) or an array's raw bytes.
     Npy,
+    /// A legacy `torch.save` file: five pickles, then the storages' raw bytes.
+    TorchLegacy,
+    /// A zip archive (PyTorch, `.npz`, skops, or any zip): its members are
+    /// [`Artifact::members`], each opened on its own with [`Artifact::open_member`].
+    Zip,
 }
 
 impl Container {
     pub fn codec(self) -> Option<Codec> {
         match self {
             Container::Compressed(codec) => Some(codec),
-            Container::Pickle | Container::Npy => None,
+            Container::Pickle | Container::TorchLegacy | Container::Npy | Container::Zip => None,
         }
+    }
+}
+
+/// Which program reads the pickle: it decides how the bytes are read (joblib skips its
+/// arrays' raw bytes, the others do not) and what a persistent id means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loader {
+    /// `joblib.load` (and `pickle.load`, which reads a raw pickle alike).
+    Joblib,
+    /// `numpy.load(allow_pickle=True)`: an object array's pickle.
+    Numpy,
+    /// `torch.load`: the `data.pkl` of a checkpoint, whose persistent ids are storages.
+    Torch,
+}
+
+/// Bytes shared between an archive and the members stored in it: a stored member is a
+/// range of its archive's map, not a copy.
+#[derive(Clone)]
+pub struct Bytes {
+    map: Arc<Mmap>,
+    start: usize,
+    end: usize,
+}
+
+impl Bytes {
+    fn whole(map: Mmap) -> Bytes {
+        let end = map.len();
+        Bytes {
+            map: Arc::new(map),
+            start: 0,
+            end,
+        }
+    }
+
+    /// `range` of these bytes (None when it does not lie inside them).
+    fn slice(&self, range: std::ops::Range<u64>) -> Option<Bytes> {
+        let start = usize::try_from(range.start).ok()?;
+        let end = usize::try_from(range.end).ok()?;
+        (start <= end && end <= self.len()).then(|| Bytes {
+            map: Arc::clone(&self.map),
+            start: self.start + start,
+            end: self.start + end,
+        })
+    }
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.map[self.start..self.end]
     }
 }
 
@@ -48,10 +107,8 @@ pub enum ContainerError {
     Open(#[source] io::Error),
     #[error("at offset 0: the file is empty")]
     Empty,
-    #[error(
-        "at offset 0: not a pickle or joblib file (first bytes {0}); zip-based formats (PyTorch, skops) are not supported yet"
-    )]
-    Zip(String),
+    #[error("zip archive: {0}")]
+    Zip(#[from] zip::ZipError),
     #[error("a NumPy .npy file whose header cannot be read {0}")]
     Npy(#[from] npy::NpyError),
     #[error("at offset 0: legacy joblib 'ZF' container (joblib < 0.9.3) is not supported")]
@@ -121,27 +178,40 @@ impl<W: Write> Write for Capped<W> {
 }
 
 /// An opened artifact: its bytes (decoded when compressed), ready for the pickle layer.
+/// A member of a zip archive is an artifact too, named `archive!member`.
 pub struct Artifact {
+    /// The file, or `file!member` for a member of an archive.
     pub path: PathBuf,
     pub container: Container,
-    /// Size of the file on disk.
+    /// Size of the file on disk (of a member: its uncompressed size).
     pub file_size: u64,
     /// (offset, length) of compressed-file bytes after the end of the compressed stream.
     pub compressed_trailing: Option<(u64, u64)>,
     /// The file itself when it is compressed: `pickle.load` reads those bytes too.
-    raw: Option<Mmap>,
+    raw: Option<Bytes>,
     /// A `.npy` file's header.
     pub npy: Option<npy::NpyHeader>,
-    map: Mmap,
+    /// A zip archive's members, checked against each other (empty for other containers).
+    pub members: Vec<zip::Member>,
+    /// What kind of archive the members make (None for other containers).
+    pub archive: Option<zip::ArchiveKind>,
+    /// Who reads the pickle.
+    pub loader: Loader,
+    bytes: Bytes,
     /// Where the pickle starts in the bytes (past a `.npy` header).
     start: usize,
+    /// How many zips this artifact lies inside.
+    depth: usize,
+    /// Decompressed bytes the whole file may still produce (`--max-decompressed`),
+    /// shared by every member of an archive.
+    budget: Arc<AtomicU64>,
 }
 
 impl Artifact {
     /// The bytes that hold the pickle: the file itself, or the decompressed stream. In a
     /// `.npy` file the pickle starts at [`Artifact::pickle_start`], after the header.
     pub fn bytes(&self) -> &[u8] {
-        &self.map
+        &self.bytes
     }
 
     /// Where the pickle starts in [`Artifact::bytes`]: 0, or past a `.npy` header.
@@ -149,9 +219,10 @@ impl Artifact {
         self.start
     }
 
-    /// Whether the bytes are a pickle the loader runs (not a plain `.npy` array's data).
+    /// Whether the bytes are a pickle the loader runs (not a plain `.npy` array's data
+    /// or an archive's directory).
     pub fn holds_pickle(&self) -> bool {
-        self.npy.as_ref().is_none_or(|h| h.object)
+        self.container != Container::Zip && self.npy.as_ref().is_none_or(|h| h.object)
     }
 
     /// The bytes of a compressed file as they lie on disk (None for a raw pickle, whose
@@ -166,18 +237,66 @@ impl Artifact {
         Some(Encoding::detect(codec, self.raw.as_deref().unwrap_or(&[])))
     }
 
+    /// Opens one member of this archive as an artifact of its own, named
+    /// `archive!member`, read by `loader`. A stored member is a range of the archive's
+    /// bytes; a deflated one is inflated into a temporary file (within the budget).
+    pub fn open_member(
+        &self,
+        member: &zip::Member,
+        loader: Loader,
+    ) -> Result<Artifact, ContainerError> {
+        let path = PathBuf::from(format!("{}!{}", self.path.display(), member.name));
+        let fail = |problem| zip::ZipError {
+            member: Some(member.name.clone()),
+            offset: member.data_offset,
+            problem,
+        };
+        if self.depth >= zip::MAX_DEPTH {
+            return Err(fail(zip::ZipProblem::TooDeep).into());
+        }
+        let bytes = match member.method {
+            zip::Method::Stored => self.bytes.slice(member.data_range()).ok_or_else(|| {
+                fail(zip::ZipProblem::LocalHeader(
+                    "the data lies past the end".into(),
+                ))
+            })?,
+            zip::Method::Deflated => {
+                let limit = self.budget.load(Ordering::Relaxed);
+                let mut spill = tempfile::tempfile().map_err(ContainerError::Spill)?;
+                let written = {
+                    let mut out = io::BufWriter::with_capacity(1 << 20, &mut spill);
+                    zip::inflate(&self.bytes, member, limit, &mut out)?
+                };
+                self.budget.fetch_sub(written, Ordering::Relaxed);
+                map_spill(&spill)?
+            }
+            zip::Method::Other(_) => {
+                return Err(fail(zip::ZipProblem::Method(member.method.name())).into());
+            }
+        };
+        from_bytes(
+            path,
+            bytes,
+            member.size,
+            loader,
+            self.depth + 1,
+            Arc::clone(&self.budget),
+            &mut |_| {},
+        )
+    }
+
     /// Tells the kernel we are done with `[start, end)` of the decoded bytes, so a pass
     /// over a large decoded stream does not keep every page it read mapped in our
     /// memory. The bytes stay readable: a raw pickle's are the file, a compressed one's
     /// live in the spill file, and a later read faults them back in.
     pub fn release(&self, start: usize, end: usize) {
-        if end > start && end <= self.map.len() {
+        if end > start && end <= self.bytes.len() {
             // SAFETY: the map is a read-only shared mapping of a file, for which
             // MADV_DONTNEED only drops page-table entries; the data stays in the file.
             let _ = unsafe {
-                self.map.unchecked_advise_range(
+                self.bytes.map.unchecked_advise_range(
                     memmap2::UncheckedAdvice::DontNeed,
-                    start,
+                    self.bytes.start + start,
                     end - start,
                 )
             };
@@ -194,6 +313,10 @@ pub fn page_size() -> u64 {
     }
 }
 
+/// How many first bytes [`detect`] looks at (a legacy torch file's magic pickle, in a
+/// FRAME, takes 24).
+const HEAD: usize = 32;
+
 /// Identifies the container from the first bytes of a file.
 pub fn detect(head: &[u8]) -> Result<Container, ContainerError> {
     if head.is_empty() {
@@ -202,8 +325,8 @@ pub fn detect(head: &[u8]) -> Result<Container, ContainerError> {
     if let Some(codec) = Codec::detect(head) {
         return Ok(Container::Compressed(codec));
     }
-    if head.starts_with(b"PK\x03\x04") {
-        return Err(ContainerError::Zip(hex(head)));
+    if zip::is_zip(head) {
+        return Ok(Container::Zip);
     }
     // 0x93 is STACK_GLOBAL: a .npy would otherwise pass for a broken pickle. Whether its
     // data is a pickle is the header's to say (see `open`).
@@ -226,6 +349,9 @@ pub fn detect(head: &[u8]) -> Result<Container, ContainerError> {
     if head.starts_with(b"ZF") {
         return Err(ContainerError::LegacyJoblib);
     }
+    if torch_legacy::is_legacy(head) {
+        return Ok(Container::TorchLegacy);
+    }
     if Opcode::from_byte(head[0]).is_some() {
         return Ok(Container::Pickle);
     }
@@ -245,55 +371,83 @@ fn hex(head: &[u8]) -> String {
 pub fn open(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Artifact, ContainerError> {
     let mut file = File::open(path).map_err(ContainerError::Open)?;
     let file_size = file.metadata().map_err(ContainerError::Open)?.len();
-    let mut head = [0u8; 16];
+    let mut head = [0u8; HEAD];
     let n = read_head(&mut file, &mut head).map_err(ContainerError::Open)?;
-    let container = detect(&head[..n])?;
-    let mut compressed_trailing = None;
-    let mut raw = None;
-    let mut npy_header = None;
-    let mut start = 0;
-    let map = match container {
-        Container::Npy => {
-            // SAFETY: read-only, as below.
-            let map = unsafe { Mmap::map(&file) }.map_err(ContainerError::Map)?;
-            let header = npy::read_header(&map)?;
-            // Checked by read_header: the header lies inside the map.
-            start = usize::try_from(header.data_offset).unwrap_or(map.len());
-            npy_header = Some(header);
-            let _ = map.advise(memmap2::Advice::Random);
-            map
-        }
-        // SAFETY: the map is read-only. Like every tool that maps files, we assume
-        // nobody truncates the artifact while we read it.
-        Container::Pickle => {
-            let map = unsafe { Mmap::map(&file) }.map_err(ContainerError::Map)?;
-            // The reader jumps over payloads: without this the kernel maps (and counts in
-            // our RSS) up to 64 KiB, or a whole large folio, around every page we touch:
-            // measured 59-451 MiB for a 477 MB forest, 30 MiB with it, no slower.
-            let _ = map.advise(memmap2::Advice::Random);
-            map
-        }
-        Container::Compressed(codec) => {
-            // SAFETY: read-only, as above.
-            raw = unsafe { Mmap::map(&file) }.ok();
-            let file = File::open(path).map_err(ContainerError::Open)?;
-            let (map, consumed) = decode_to_map(codec, file, progress)?;
-            if consumed < file_size {
-                compressed_trailing = Some((consumed, file_size - consumed));
-            }
-            map
-        }
-    };
-    Ok(Artifact {
-        path: path.to_path_buf(),
+    detect(&head[..n])?;
+    // SAFETY: the map is read-only. Like every tool that maps files, we assume nobody
+    // truncates the artifact while we read it.
+    let map = unsafe { Mmap::map(&file) }.map_err(ContainerError::Map)?;
+    // The reader jumps over payloads: without this the kernel maps (and counts in our
+    // RSS) up to 64 KiB, or a whole large folio, around every page we touch: measured
+    // 59-451 MiB for a 477 MB forest, 30 MiB with it, no slower.
+    let _ = map.advise(memmap2::Advice::Random);
+    let budget = Arc::new(AtomicU64::new(max_decompressed()));
+    from_bytes(
+        path.to_path_buf(),
+        Bytes::whole(map),
+        file_size,
+        Loader::Joblib,
+        0,
+        budget,
+        progress,
+    )
+}
+
+/// Recognises the container in `bytes` (a file, or a member of an archive) and opens it.
+fn from_bytes(
+    path: PathBuf,
+    bytes: Bytes,
+    file_size: u64,
+    loader: Loader,
+    depth: usize,
+    budget: Arc<AtomicU64>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Artifact, ContainerError> {
+    let container = detect(&bytes[..bytes.len().min(HEAD)])?;
+    let mut artifact = Artifact {
+        path,
         container,
         file_size,
-        compressed_trailing,
-        raw,
-        npy: npy_header,
-        map,
-        start,
-    })
+        compressed_trailing: None,
+        raw: None,
+        npy: None,
+        members: Vec::new(),
+        archive: None,
+        loader,
+        bytes: bytes.clone(),
+        start: 0,
+        depth,
+        budget,
+    };
+    match container {
+        Container::Pickle => {}
+        Container::TorchLegacy => artifact.loader = Loader::Torch,
+        Container::Npy => {
+            let header = npy::read_header(&bytes)?;
+            // Checked by read_header: the header lies inside the bytes.
+            artifact.start = usize::try_from(header.data_offset).unwrap_or(bytes.len());
+            artifact.npy = Some(header);
+            artifact.loader = Loader::Numpy;
+        }
+        Container::Zip => {
+            let members = zip::read_directory(&bytes)?;
+            artifact.archive = Some(zip::ArchiveKind::detect(&members));
+            artifact.members = members;
+        }
+        Container::Compressed(codec) => {
+            let limit = artifact.budget.load(Ordering::Relaxed);
+            let (decoded, consumed) = decode_to_map(codec, &bytes[..], limit, progress)?;
+            artifact
+                .budget
+                .fetch_sub(decoded.len() as u64, Ordering::Relaxed);
+            if consumed < bytes.len() as u64 {
+                artifact.compressed_trailing = Some((consumed, bytes.len() as u64 - consumed));
+            }
+            artifact.raw = Some(bytes);
+            artifact.bytes = decoded;
+        }
+    }
+    Ok(artifact)
 }
 
 fn read_head(file: &mut File, head: &mut [u8]) -> io::Result<usize> {
@@ -327,17 +481,17 @@ impl<R: Read> Read for Counting<'_, R> {
 /// compressed bytes the decoder used (the rest of the file follows the stream).
 fn decode_to_map(
     codec: Codec,
-    file: File,
+    compressed: &[u8],
+    limit: u64,
     progress: &mut dyn FnMut(u64),
-) -> Result<(Mmap, u64), ContainerError> {
+) -> Result<(Bytes, u64), ContainerError> {
     let mut spill = tempfile::tempfile().map_err(ContainerError::Spill)?;
     let counting = Counting {
-        inner: file,
+        inner: compressed,
         consumed: 0,
         progress,
     };
     let mut counting = io::BufReader::with_capacity(1 << 16, counting);
-    let limit = max_decompressed();
     let (result, decoded) = {
         let mut writer = Capped {
             inner: io::BufWriter::with_capacity(1 << 20, &mut spill),
@@ -374,11 +528,26 @@ fn decode_to_map(
             source: io::Error::new(io::ErrorKind::UnexpectedEof, "no data after decompression"),
         });
     }
+    Ok((map_spill(&spill)?, used))
+}
+
+/// Maps a temporary file of decoded bytes.
+fn map_spill(spill: &File) -> Result<Bytes, ContainerError> {
+    if spill.metadata().map_err(ContainerError::Spill)?.len() == 0 {
+        return Ok(Bytes::whole(
+            memmap2::MmapOptions::new()
+                .len(0)
+                .map_anon()
+                .map_err(ContainerError::Map)?
+                .make_read_only()
+                .map_err(ContainerError::Map)?,
+        ));
+    }
     // SAFETY: the temporary file is ours alone and already deleted from the folder.
-    let map = unsafe { Mmap::map(&spill) }.map_err(ContainerError::Map)?;
+    let map = unsafe { Mmap::map(spill) }.map_err(ContainerError::Map)?;
     // As for a raw pickle: the parse jumps, and fault-around would map the pages between.
     let _ = map.advise(memmap2::Advice::Random);
-    Ok((map, used))
+    Ok(Bytes::whole(map))
 }
 
 #[cfg(test)]
@@ -417,7 +586,7 @@ mod tests {
     #[test]
     fn rejects_other_formats() {
         assert!(matches!(detect(b""), Err(ContainerError::Empty)));
-        assert!(matches!(detect(b"PK\x03\x04"), Err(ContainerError::Zip(_))));
+        assert_eq!(detect(b"PK\x03\x04").unwrap(), Container::Zip);
         assert!(matches!(
             detect(b"\x00\x01"),
             Err(ContainerError::Unrecognised(_))

@@ -29,6 +29,9 @@ pub enum ArrayStorage {
     OutOfBand,
     /// A plain `.npy` file's data, after its header: `offset` is the data.
     NpyFile,
+    /// A PyTorch tensor: its storage lies outside the pickle (a member of the checkpoint
+    /// zip), and `nbytes` is what the tensor's view covers; `offset` is the object.
+    TorchStorage,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -87,7 +90,18 @@ pub(super) fn collect(
             continue;
         };
         let numpy = module.starts_with("numpy");
-        if numpy && name == "_reconstruct" {
+        if super::torch::rebuilds_tensor(module, name) {
+            if let Some((shape, dtype, nbytes)) = super::torch::tensor(graph, name, obj.args) {
+                arrays.push(ArrayInfo {
+                    path: path(),
+                    storage: ArrayStorage::TorchStorage,
+                    shape: Some(shape),
+                    dtype,
+                    nbytes,
+                    offset: graph.origin(id),
+                });
+            }
+        } else if numpy && name == "_reconstruct" {
             // BUILD state: (version, shape, dtype, is_fortran, rawdata)
             let Some(state) = obj.state.and_then(|s| graph.sequence(s)) else {
                 continue;

@@ -16,6 +16,7 @@ pub mod globals;
 mod path;
 mod setting_types;
 mod settings;
+pub mod torch;
 pub mod ubjson;
 
 use std::collections::BTreeMap;
@@ -77,6 +78,8 @@ pub struct ModelView {
     pub estimators: Vec<Estimator>,
     pub settings: Vec<Setting>,
     pub arrays: Vec<ArrayInfo>,
+    /// PyTorch storages the persistent ids refer to (their bytes are not in the pickle).
+    pub torch_storages: Vec<torch::TorchStorage>,
     pub globals: Vec<GlobalRef>,
     /// Calls during the load that names alone do not tell (see [`load_facts`]).
     pub invocations: Vec<Invocation>,
@@ -249,6 +252,7 @@ impl ModelView {
             settings::collect(graph, &mut view, index);
         }
         view.arrays = arrays::collect(graph, &paths, &object_paths);
+        view.torch_storages = torch::storages(graph);
         let facts = load_facts(graph);
         view.globals = facts.globals;
         view.invocations = facts.invocations;

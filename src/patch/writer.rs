@@ -65,9 +65,12 @@ pub fn write(
                 encoder.finish()?.flush()?;
             }
             // `patch` refuses these files before planning (a model is not shipped as a
-            // .npy object array); nothing here has been tested to keep the header right.
-            Container::Npy => {
-                return Err(io::Error::other("patch does not rewrite .npy files"));
+            // .npy object array; a zip's members are rewritten member by member, not as
+            // one pickle); nothing here keeps their headers right.
+            Container::Npy | Container::Zip | Container::TorchLegacy => {
+                return Err(io::Error::other(
+                    "patch does not rewrite .npy files, PyTorch checkpoints or zip archives as one pickle",
+                ));
             }
         }
     }

@@ -133,6 +133,36 @@ pub fn parse_reading_at<'a, V: Visitor>(
     Parsed { graph, error: None }
 }
 
+/// Reads `count` streams one after the other from `start`, as a loader that calls
+/// `pickle.load` `count` times on one file does (legacy `torch.save` files hold five).
+/// Every one must parse; what follows the last is the caller's (raw data, not opcodes),
+/// so it is neither read nor recorded as trailing. Returns the offset past the last STOP.
+pub fn parse_consecutive<'a, V: Visitor>(
+    data: &'a [u8],
+    start: usize,
+    count: usize,
+    visitor: &mut V,
+    reading: Reading,
+) -> (Parsed<'a>, u64) {
+    let mut graph = Graph::new(data);
+    let mut pos = start as u64;
+    for _ in 0..count {
+        match read_stream(&mut graph, visitor, pos as usize, false, reading) {
+            Ok(end) => pos = end,
+            Err(error) => {
+                return (
+                    Parsed {
+                        graph,
+                        error: Some(error),
+                    },
+                    pos,
+                );
+            }
+        }
+    }
+    (Parsed { graph, error: None }, pos)
+}
+
 /// Reads one stream starting at `start`; returns the offset just past its STOP.
 fn read_stream<V: Visitor>(
     graph: &mut Graph<'_>,
@@ -823,9 +853,11 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
                 self.push_node(Node::PersistentId(Value::Str(at)), at)?
             }
             Opcode::BinPersId => {
+                // The object is made where BINPERSID runs (the id itself may come from a
+                // memo far earlier): PERSID and BINPERSID objects both start at their op.
                 let pid = self.pop()?;
                 self.anomaly(op, AnomalyKind::PersistentId);
-                self.push_node(Node::PersistentId(pid.value), pid.offset)?
+                self.push_node(Node::PersistentId(pid.value), at)?
             }
         }
         Ok(())

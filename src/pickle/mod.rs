@@ -16,5 +16,7 @@ pub mod text;
 pub use error::{ErrorKind, PickleError};
 pub use graph::{Graph, Node, NodeId, Value};
 pub use lexer::{Arg, Lexer, Op};
-pub use machine::{Parsed, Quiet, Reading, Visitor, parse, parse_reading, parse_reading_at};
+pub use machine::{
+    Parsed, Quiet, Reading, Visitor, parse, parse_consecutive, parse_reading, parse_reading_at,
+};
 pub use opcode::Opcode;

@@ -26,8 +26,26 @@ pub struct CheckReport {
 
 #[derive(Debug)]
 pub struct ArtifactResult {
+    /// The file, or `file!member` for an artifact inside an archive.
     pub path: String,
+    /// The member inside the file (nested zips joined by `!`), when there is one: its
+    /// findings' offsets are the member's own.
+    pub member: Option<String>,
     pub findings: Vec<Finding>,
+}
+
+impl ArtifactResult {
+    /// The file on disk that holds the artifact.
+    pub fn file(&self) -> &str {
+        match &self.member {
+            Some(m) => self
+                .path
+                .strip_suffix(m.as_str())
+                .and_then(|p| p.strip_suffix('!'))
+                .unwrap_or(&self.path),
+            None => &self.path,
+        }
+    }
 }
 
 impl CheckReport {

@@ -47,7 +47,12 @@ pub struct Summary {
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArtifactFindings<'a> {
+    /// The file, or `file!member` for an artifact inside an archive.
     pub path: &'a str,
+    /// The file on disk.
+    pub file: &'a str,
+    /// The archive member (nested zips joined by `!`), or null: offsets are its own.
+    pub member: Option<&'a str>,
     pub findings: Vec<FindingEntry<'a>>,
 }
 
@@ -110,6 +115,8 @@ impl<'a> CheckDocument<'a> {
                 .iter()
                 .map(|a| ArtifactFindings {
                     path: &a.path,
+                    file: a.file(),
+                    member: a.member.as_deref(),
                     findings: a.findings.iter().map(finding).collect(),
                 })
                 .collect(),

@@ -25,6 +25,8 @@ const JSON_INLINE: usize = 4096;
 pub struct Listing<W: Write> {
     out: W,
     json: bool,
+    /// The archive member being listed (`data.pkl`, `inner.zip!evil.pkl`), if any.
+    member: Option<String>,
     pub error: Option<io::Error>,
 }
 
@@ -33,7 +35,24 @@ impl<W: Write> Listing<W> {
         Listing {
             out,
             json,
+            member: None,
             error: None,
+        }
+    }
+
+    /// Lists a member of an archive next: its records carry its name (offsets are the
+    /// member's own), and a person sees a heading.
+    pub fn start_member(&mut self, member: &str) {
+        self.member = Some(member.to_string());
+        if !self.json {
+            self.emit(|w| writeln!(w, "== {member}"));
+        }
+    }
+
+    /// Tells a person why a member lists nothing (JSON lists nothing for it).
+    pub fn note(&mut self, text: &str) {
+        if !self.json {
+            self.emit(|w| writeln!(w, "   {text}"));
         }
     }
 
@@ -56,7 +75,9 @@ impl<W: Write> Listing<W> {
 impl<W: Write> Visitor for Listing<W> {
     fn op(&mut self, stream: usize, nested: bool, op: &Op<'_>) {
         if self.json {
+            let member = self.member.take();
             let record = DisRecord::Op(OpRecord {
+                member: member.as_deref(),
                 stream,
                 nested,
                 offset: op.offset,
@@ -64,6 +85,7 @@ impl<W: Write> Visitor for Listing<W> {
                 arg: arg_json(op),
             });
             self.emit(|w| write_record(w, &record));
+            self.member = member;
         } else {
             let indent = if nested { "    " } else { "" };
             let code = byte_repr(op.code.byte());
@@ -90,7 +112,9 @@ impl<W: Write> Visitor for Listing<W> {
             shape.push(',');
         }
         if self.json {
+            let member = self.member.take();
             let record = DisRecord::InlineData(InlineDataRecord {
+                member: member.as_deref(),
                 stream,
                 offset: data.offset,
                 kind: if data.nested_stream.is_some() {
@@ -105,6 +129,7 @@ impl<W: Write> Visitor for Listing<W> {
                 dtype: &data.dtype,
             });
             self.emit(|w| write_record(w, &record));
+            self.member = member;
         } else if data.nested_stream.is_some() {
             self.emit(|w| {
                 writeln!(
@@ -205,6 +230,10 @@ pub enum DisRecord<'a> {
 #[derive(Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpRecord<'a> {
+    /// The archive member the opcode is in (`data.pkl`; nested zips joined by `!`);
+    /// absent for a file that is not an archive. Offsets are the member's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member: Option<&'a str>,
     /// Index of the pickle stream (joblib object arrays nest streams).
     pub stream: usize,
     /// Inside a joblib object array's nested stream.
@@ -245,6 +274,9 @@ pub enum ArgValue<'a> {
 #[derive(Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InlineDataRecord<'a> {
+    /// As in [`OpRecord::member`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member: Option<&'a str>,
     pub stream: usize,
     /// Where the padding byte (or the nested stream) starts.
     pub offset: u64,

@@ -30,10 +30,16 @@ pub fn render(report: &CheckReport) -> String {
                 .offset
                 .map(|o| format!(" (offset {o})"))
                 .unwrap_or_default();
+            // Annotations attach to files: a member's name goes into the message.
+            let within = a
+                .member
+                .as_ref()
+                .map(|m| format!("in {m}: "))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "::{command} file={},title={}::{}{at}",
-                property(&a.path),
+                "::{command} file={},title={}::{within}{}{at}",
+                property(a.file()),
                 property(f.code),
                 data(&f.message)
             );

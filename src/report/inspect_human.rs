@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use comfy_table::{Cell, CellAlignment};
 
-use crate::inspection::Inspection;
+use crate::inspection::{ArchiveInspection, Inspection};
 use crate::model::{ArrayInfo, ModelView, SettingValue};
 use crate::report::style::{BOLD, Paint, header, table as new_table};
 use crate::units::{human_bytes, thousands};
@@ -24,6 +24,9 @@ pub struct Options<'f> {
 }
 
 pub fn render(i: &Inspection, options: &Options) -> String {
+    if let Some(archive) = &i.archive {
+        return render_archive(i, archive, options);
+    }
     let mut out = String::new();
     let paint = Paint {
         color: options.color,
@@ -229,6 +232,10 @@ pub fn render(i: &Inspection, options: &Options) -> String {
         }
     );
 
+    if !i.storages.is_empty() {
+        tensors_section(i, options, &mut out);
+    }
+
     if !i.anomalies.is_empty() || !view.warnings.is_empty() {
         out.push('\n');
         let _ = writeln!(out, "{}", bold("Notes"));
@@ -281,6 +288,181 @@ pub fn render(i: &Inspection, options: &Options) -> String {
         let _ = writeln!(out, "  {at}{} {} {}", x.code, x.severity, x.message);
     }
     out
+}
+
+/// How many tensors, and members, the archive section lists unless `--all-arrays`.
+const TENSORS_SHOWN: usize = 20;
+const MEMBERS_SHOWN: usize = 50;
+
+/// A zip archive: its members, and for a PyTorch checkpoint its tensors and storages. The
+/// members read as artifacts are rendered after it, each on its own.
+fn render_archive(i: &Inspection, archive: &ArchiveInspection, options: &Options) -> String {
+    let mut out = String::new();
+    let paint = Paint {
+        color: options.color,
+    };
+    let bold = |s: &str| paint.paint(BOLD, s);
+    let _ = writeln!(out, "{}", bold(&i.path));
+    let read: Vec<&str> = archive
+        .members
+        .iter()
+        .filter(|m| m.read.is_some())
+        .map(|m| m.name.as_str())
+        .collect();
+    let kind = match i.format {
+        "zip" => "zip".to_string(),
+        other => format!("{other} (a zip)"),
+    };
+    let _ = writeln!(
+        out,
+        "  container  {kind}, {} member{}, {} bytes",
+        thousands(archive.members.len() as u64),
+        if archive.members.len() == 1 { "" } else { "s" },
+        thousands(i.file_size)
+    );
+    if read.is_empty() {
+        out.push_str("  read       no member holds a pickle: nothing here is unpickled\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "  read       {} (each below, as {}!<member>)",
+            read.join(", "),
+            i.path
+        );
+    }
+    out.push('\n');
+    let _ = writeln!(out, "{}", bold("Members"));
+    let storages = archive
+        .members
+        .iter()
+        .filter(|m| m.kind == "storage")
+        .count();
+    let mut table = new_table(options.color);
+    table.set_header(header(
+        &["member", "holds", "method", "size", "offset"],
+        options.color,
+    ));
+    let mut hidden_storages = 0;
+    let mut hidden = 0;
+    let mut shown = 0;
+    for m in &archive.members {
+        // A checkpoint has one storage member per tensor: the tensor table says more.
+        if m.kind == "storage" && !options.all_arrays && storages > 3 {
+            hidden_storages += 1;
+            continue;
+        }
+        if shown == MEMBERS_SHOWN && !options.all_arrays {
+            hidden += 1;
+            continue;
+        }
+        shown += 1;
+        table.add_row(vec![
+            Cell::new(&m.name),
+            Cell::new(&m.kind),
+            Cell::new(&m.method),
+            Cell::new(thousands(m.size)).set_alignment(CellAlignment::Right),
+            Cell::new(m.offset).set_alignment(CellAlignment::Right),
+        ]);
+    }
+    let _ = writeln!(out, "{table}");
+    if hidden_storages > 0 {
+        let _ = writeln!(
+            out,
+            "  + {hidden_storages} storage members, not shown: --all-arrays lists them"
+        );
+    }
+    if hidden > 0 {
+        let _ = writeln!(
+            out,
+            "  + {} more members, not shown: --all-arrays lists them",
+            thousands(hidden)
+        );
+    }
+    if matches!(
+        archive.kind,
+        crate::container::zip::ArchiveKind::PyTorch { .. }
+    ) {
+        tensors_section(i, options, &mut out);
+    }
+    out
+}
+
+/// A PyTorch checkpoint's tensors (name, dtype, shape, bytes) and storage totals.
+fn tensors_section(i: &Inspection, options: &Options, out: &mut String) {
+    let paint = Paint {
+        color: options.color,
+    };
+    let tensors = i.tensors();
+    let viewed: u64 = tensors.iter().map(|t| t.nbytes).sum();
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "{}  {} tensor{}, {} in view; {} storage{}, {} in the file",
+        paint.paint(BOLD, "Tensors"),
+        thousands(tensors.len() as u64),
+        if tensors.len() == 1 { "" } else { "s" },
+        human_bytes(viewed),
+        thousands(i.storages.len() as u64),
+        if i.storages.len() == 1 { "" } else { "s" },
+        human_bytes(i.storage_bytes())
+    );
+    if !tensors.is_empty() {
+        let mut table = new_table(options.color);
+        table.set_header(header(&["name", "dtype", "shape", "bytes"], options.color));
+        let shown = if options.all_arrays {
+            tensors.len()
+        } else {
+            TENSORS_SHOWN
+        };
+        for t in tensors.iter().take(shown) {
+            table.add_row(vec![
+                Cell::new(tensor_name(&t.path)),
+                Cell::new(t.dtype.as_deref().unwrap_or("?")),
+                Cell::new(shape(t)),
+                Cell::new(thousands(t.nbytes)).set_alignment(CellAlignment::Right),
+            ]);
+        }
+        let _ = writeln!(out, "{table}");
+        if tensors.len() > shown {
+            let _ = writeln!(
+                out,
+                "  + {} more, not shown: --all-arrays lists them",
+                tensors.len() - shown
+            );
+        }
+    }
+    let missing: Vec<&str> = i
+        .storages
+        .iter()
+        .filter(|s| s.member.is_none())
+        .map(|s| s.key.as_str())
+        .collect();
+    if !missing.is_empty() {
+        let _ = writeln!(
+            out,
+            "  storages the file lacks (torch.load fails on them): {}",
+            missing.join(", ")
+        );
+    }
+}
+
+/// A state dict's key path as torch names parameters: `['state_dict']['fc.weight']`
+/// reads `state_dict.fc.weight`. Paths through anything but string keys stay as they are.
+fn tensor_name(path: &str) -> String {
+    let mut parts = Vec::new();
+    let mut rest = path;
+    while let Some(inner) = rest.strip_prefix("['") {
+        let Some(end) = inner.find("']") else {
+            return path.to_string();
+        };
+        parts.push(&inner[..end]);
+        rest = &inner[end + 2..];
+    }
+    if rest.is_empty() && !parts.is_empty() {
+        parts.join(".")
+    } else {
+        path.to_string()
+    }
 }
 
 fn shape(a: &ArrayInfo) -> String {

@@ -38,6 +38,11 @@ pub struct ArtifactEntry {
     pub estimators: Vec<EstimatorEntry>,
     pub settings: Vec<SettingEntry>,
     pub arrays: ArraysEntry,
+    /// A PyTorch checkpoint's tensor storages (their bytes are never read); the tensors
+    /// themselves are in the `arrays` of the member that rebuilds them.
+    pub storages: Vec<StorageEntry>,
+    /// Bytes the storages hold.
+    pub storage_bytes: u64,
     pub globals: Vec<GlobalEntry>,
     /// False when the stream does not parse to its end: `errors[]` says where it stopped.
     pub complete: bool,
@@ -53,7 +58,8 @@ pub struct ArtifactEntry {
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContainerEntry {
-    /// `pickle`, `joblib` or `npy`.
+    /// `pickle`, `joblib`, `npy`, `pytorch-legacy` (torch.save's pre-1.6 format), or for
+    /// a zip archive `pytorch`, `npz`, `skops`, `zip`.
     pub format: &'static str,
     /// `zlib`, `gzip`, `bz2`, `xz`, `lzma`, `lz4`; null when not compressed.
     pub codec: Option<&'static str>,
@@ -61,6 +67,50 @@ pub struct ContainerEntry {
     pub decoded_bytes: u64,
     /// A `.npy` file's header; null for other containers.
     pub npy: Option<NpyEntry>,
+    /// A zip archive's members; null for other containers. The members read as
+    /// artifacts follow this entry in `artifacts`, named `archive!member`.
+    pub archive: Option<ArchiveEntry>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveEntry {
+    /// `pytorch`, `npz`, `skops` or `zip`.
+    pub kind: &'static str,
+    pub members: Vec<MemberEntry>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberEntry {
+    pub name: String,
+    /// `stored`, `deflated`, or `method N`.
+    pub method: String,
+    /// Where the member's data starts in the archive.
+    pub offset: u64,
+    pub compressed_size: u64,
+    pub size: u64,
+    /// What the member holds: a format (`pickle`, `joblib`, `npy`, `pytorch`, `zip`, ...),
+    /// or `storage`, `schema`, `directory`, `data` (nothing a loader unpickles), or
+    /// `unreadable` (listed in `errors`).
+    pub kind: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StorageEntry {
+    pub key: String,
+    /// The storage class `data.pkl` names (`FloatStorage`, `UntypedStorage`).
+    pub storage_type: String,
+    pub dtype: Option<&'static str>,
+    /// Elements, as the persistent id declares.
+    pub numel: u64,
+    /// `cpu`, `cuda:0`, ...: where torch.load puts it unless told otherwise.
+    pub location: String,
+    /// The member holding its bytes (`offset N` in a legacy file); null when missing.
+    pub member: Option<String>,
+    /// The bytes it holds there.
+    pub bytes: Option<u64>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -229,7 +279,36 @@ fn artifact(i: &Inspection) -> ArtifactEntry {
                 object: h.object,
                 data_offset: h.data_offset,
             }),
+            archive: i.archive.as_ref().map(|a| ArchiveEntry {
+                kind: a.kind.name(),
+                members: a
+                    .members
+                    .iter()
+                    .map(|m| MemberEntry {
+                        name: m.name.clone(),
+                        method: m.method.clone(),
+                        offset: m.offset,
+                        compressed_size: m.compressed_size,
+                        size: m.size,
+                        kind: m.kind.clone(),
+                    })
+                    .collect(),
+            }),
         },
+        storages: i
+            .storages
+            .iter()
+            .map(|s| StorageEntry {
+                key: s.key.clone(),
+                storage_type: s.storage_type.clone(),
+                dtype: s.dtype,
+                numel: s.numel,
+                location: s.location.clone(),
+                member: s.member.as_ref().map(|(name, _)| name.clone()),
+                bytes: s.member.as_ref().map(|&(_, size)| size),
+            })
+            .collect(),
+        storage_bytes: i.storage_bytes(),
         protocol: i.protocol(),
         streams: i
             .streams

@@ -64,10 +64,33 @@ pub fn document(report: &CheckReport) -> Json {
             if let Some(raw) = f.raw_path.as_ref().filter(|r| !r.is_empty()) {
                 text.push_str(&format!(" (at {raw})"));
             }
+            // Inside an archive the offset is the member's, not the file's: the location is
+            // the file, and the member (with the offset in it) a logical location.
             let mut region = json!({"startLine": 1});
-            if let Some(offset) = f.offset {
+            if let (Some(offset), None) = (f.offset, &a.member) {
                 region["byteOffset"] = json!(offset);
                 region["byteLength"] = json!(1);
+            }
+            if let Some(member) = &a.member {
+                let at = f
+                    .offset
+                    .map(|o| format!(" at offset {o}"))
+                    .unwrap_or_default();
+                text = format!("in {member}{at}: {text}");
+            }
+            let mut logical: Vec<Json> = Vec::new();
+            if let Some(member) = &a.member {
+                logical.push(json!({
+                    "name": member.rsplit('!').next().unwrap_or(member),
+                    "fullyQualifiedName": match f.offset {
+                        Some(o) => format!("{member}:{o}"),
+                        None => member.clone(),
+                    },
+                    "kind": "resource",
+                }));
+            }
+            if let Some(p) = &f.sklearn_path {
+                logical.push(json!({"fullyQualifiedName": p, "kind": "member"}));
             }
             let mut result = json!({
                 "ruleId": f.code,
@@ -76,16 +99,19 @@ pub fn document(report: &CheckReport) -> Json {
                 "message": {"text": text},
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": {"uri": uri(&a.path)},
+                        "artifactLocation": {"uri": uri(a.file())},
                         "region": region,
                     },
-                    "logicalLocations": f.sklearn_path.as_ref().map(|p| vec![json!({"fullyQualifiedName": p, "kind": "member"})]).unwrap_or_default(),
+                    "logicalLocations": logical,
                 }],
                 "partialFingerprints": {
                     "artifactFinding/v1": format!("{}:{}:{}", f.code, a.path, f.sklearn_path.as_deref().unwrap_or(&f.message)),
                 },
             });
-            if f.sklearn_path.is_none() {
+            if result["locations"][0]["logicalLocations"]
+                .as_array()
+                .is_some_and(Vec::is_empty)
+            {
                 result["locations"][0]
                     .as_object_mut()
                     .map(|o| o.remove("logicalLocations"));

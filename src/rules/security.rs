@@ -152,12 +152,15 @@ pub const RULES: &[&Rule] = &[&SEC001, &SEC002, &SEC003, &SEC004, &SEC005];
 
 /// The exact (module, qualname) pairs the ML libraries pickle.
 const ALLOWLIST: &str = include_str!("data/allowlist.tsv");
+/// What `torch.save` pickles (harvested in its own environment: torch is a large install).
+const ALLOWLIST_TORCH: &str = include_str!("data/allowlist-torch.tsv");
 /// `sys.stdlib_module_names` of the Python the tables were made with.
 const STDLIB_MODULES: &str = include_str!("data/stdlib_modules.txt");
 
 static ALLOWED: LazyLock<HashSet<(&'static str, &'static str)>> = LazyLock::new(|| {
     ALLOWLIST
         .lines()
+        .chain(ALLOWLIST_TORCH.lines())
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| l.split_once('\t'))
         .collect()
@@ -372,6 +375,9 @@ const DANGEROUS_NAMES: &[(&str, &str)] = &[
     ("numpy.lib.format", "open_memmap"),
     ("pandas", "eval"),
     ("pandas.core.computation.eval", "eval"),
+    // How a tensor pickles with plain pickle: torch.load on bytes of the file's choosing.
+    ("torch.storage", "_load_from_bytes"),
+    ("torch.serialization", "_load"),
 ];
 
 /// Function names that load, evaluate or run whatever module they are in.
@@ -774,7 +780,8 @@ pub fn check(inspection: &Inspection, options: &Options, findings: &mut Vec<Find
         check_facts(&e.facts, &mut place, options, findings);
     }
     let top: Vec<_> = inspection.streams.iter().filter(|s| !s.nested).collect();
-    for s in top.iter().skip(1) {
+    // A legacy PyTorch file is five pickles torch.load reads in turn.
+    for s in top.iter().skip(inspection.expected_streams.max(1)) {
         findings.push(
             Finding::new(
                 &SEC004,
@@ -851,6 +858,9 @@ mod tests {
         assert!(is_dangerous("pandas.io.api", "read_pickle"));
         assert!(is_dangerous("logging.config", "dictConfig"));
         assert!(is_dangerous("_io", "open"));
+        assert!(is_dangerous("torch.storage", "_load_from_bytes"));
+        assert!(is_dangerous("torch", "load"));
+        assert!(!is_dangerous("torch._utils", "_rebuild_tensor_v2"));
         assert!(!is_dangerous("osmium", "x"));
         assert!(!is_dangerous("numpy", "dtype"));
     }

@@ -38,13 +38,35 @@ def decode(raw):
     return raw
 
 
-def npy_holds_objects(path):
+def npy_holds_objects(data):
     from numpy.lib import _format_impl as npy_format
 
-    with open(path, "rb") as f:
-        version = npy_format.read_magic(f)
-        _, _, dtype = npy_format._read_array_header(f, version, max_header_size=1 << 20)
+    f = io.BytesIO(data)
+    version = npy_format.read_magic(f)
+    _, _, dtype = npy_format._read_array_header(f, version, max_header_size=1 << 20)
     return dtype.hasobject
+
+
+def members(data, prefix=""):
+    """A zip's members as Python's zipfile reads them, nested zips joined by `!` as
+    `artifact dis` names them: (name, bytes)."""
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        for name in z.namelist():
+            body = z.read(name)
+            label = f"{prefix}{name}"
+            if body.startswith(b"PK\x03\x04"):
+                yield from members(body, label + "!")
+            else:
+                yield label, body
+
+
+def holds_pickle(name, body):
+    """Whether a loader unpickles the member: a .pkl, or a .npy of objects."""
+    if body.startswith(b"\x93NUMPY"):
+        return npy_holds_objects(body)
+    return name.endswith(".pkl")
 
 
 def runs(records):
@@ -55,7 +77,7 @@ def runs(records):
                 yield run
             run = []
             continue
-        if run and r["stream"] != run[-1]["stream"]:
+        if run and (r["stream"], r.get("member")) != (run[-1]["stream"], run[-1].get("member")):
             yield run
             run = []
         run.append(r)
@@ -71,13 +93,14 @@ TEXT_ARGS = {"SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8"}
 def check(binary, path):
     problems = []
     data = decode(open(path, "rb").read())
+    archive = dict(members(data)) if data.startswith(b"PK\x03\x04") else {}
     out = subprocess.run([binary, "dis", "--format", "json", path], capture_output=True)
     if out.returncode != 0:
         return [f"{path}: artifact dis failed: {out.stderr.decode()}"]
     records = [json.loads(line) for line in out.stdout.splitlines()]
     total = 0
     for run in runs(records):
-        stream = io.BytesIO(data)
+        stream = io.BytesIO(archive[run[0]["member"]] if "member" in run[0] else data)
         stream.seek(run[0]["offset"])
         theirs = pickletools.genops(stream)
         for ours in run:
@@ -99,12 +122,20 @@ def check(binary, path):
                 problems.append(f"{path}: {opcode.name}@{pos} text differs")
         if run[-1]["op"] == "STOP" and next(theirs, None) is not None:
             problems.append(f"{path}: genops goes on after our STOP at {run[-1]['offset']}")
-    # A plain .npy array holds no pickle (numpy.lib.format is the judge).
-    plain_npy = data.startswith(b"\x93NUMPY") and not npy_holds_objects(path)
-    if total == 0 and not plain_npy:
+    # A plain .npy array holds no pickle (numpy.lib.format is the judge), nor does a zip
+    # none of whose members a loader unpickles; every member that is one is listed.
+    if archive:
+        listed = {r["member"] for r in records if "op" in r}
+        for name, body in archive.items():
+            if holds_pickle(name, body) and name not in listed:
+                problems.append(f"{path}: member {name} holds a pickle and is not listed")
+        expected = any(holds_pickle(n, b) for n, b in archive.items())
+    else:
+        expected = not (data.startswith(b"\x93NUMPY") and not npy_holds_objects(data))
+    if total == 0 and expected:
         problems.append(f"{path}: no opcodes compared")
-    if total and plain_npy:
-        problems.append(f"{path}: opcodes listed for a .npy file that holds no pickle")
+    if total and not expected:
+        problems.append(f"{path}: opcodes listed for a file that holds no pickle")
     return problems
 
 

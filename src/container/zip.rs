@@ -1,0 +1,565 @@
+//! Zip archives: PyTorch checkpoints, `.npz`, skops files, and zips of artifacts.
+//!
+//! The central directory is read with rawzip straight from the map (zero-copy), and every
+//! member is held to what the loaders would need to agree on: its local header says the
+//! same as the directory, no two members share bytes, no member runs into the directory,
+//! and no name appears twice (Python's `zipfile` takes the last, miniz the first). A
+//! member that breaks any of these is an error naming the member and its offset: the
+//! gate cannot tell which bytes a loader would read.
+//!
+//! Nothing here reads a member's data except [`inflate`]: a stored 2 GB tensor storage is
+//! a range in the map that nobody touches.
+
+use std::io::{self, Read, Write};
+
+/// The most members an archive may list: each costs us about a hundred bytes, and a
+/// checkpoint with one storage per tensor rarely has more than a few thousand.
+pub const MAX_MEMBERS: usize = 100_000;
+
+/// How deep zips may nest in zips (a zip quine would otherwise recurse forever).
+pub const MAX_DEPTH: usize = 4;
+
+/// How a member is compressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Stored,
+    Deflated,
+    /// Any other method: we cannot read it, so the gate fails closed on it.
+    Other(u16),
+}
+
+impl Method {
+    pub fn name(self) -> String {
+        match self {
+            Method::Stored => "stored".into(),
+            Method::Deflated => "deflated".into(),
+            Method::Other(code) => format!("method {code}"),
+        }
+    }
+}
+
+/// One entry of the central directory, checked against its local header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    /// The name as stored (lossy UTF-8; zip names are bytes).
+    pub name: String,
+    pub method: Method,
+    /// Where the local header starts.
+    pub header_offset: u64,
+    /// Where the member's (compressed) data starts.
+    pub data_offset: u64,
+    pub compressed_size: u64,
+    /// The uncompressed size the directory declares ([`inflate`] holds it to it).
+    pub size: u64,
+    pub crc32: u32,
+    pub is_dir: bool,
+}
+
+impl Member {
+    /// The byte range of the member's data in the archive.
+    pub fn data_range(&self) -> std::ops::Range<u64> {
+        self.data_offset..self.data_offset + self.compressed_size
+    }
+}
+
+/// Why an archive (or one of its members) cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("at offset {offset}{}: {problem}", member.as_ref().map(|m| format!(" (zip member '{m}')")).unwrap_or_default())]
+pub struct ZipError {
+    pub member: Option<String>,
+    pub offset: u64,
+    pub problem: ZipProblem,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ZipProblem {
+    #[error("the zip central directory cannot be read: {0}")]
+    Directory(String),
+    #[error("the archive lists more than {limit} members")]
+    TooManyMembers { limit: usize },
+    #[error("the member's local header cannot be read: {0}")]
+    LocalHeader(String),
+    #[error(
+        "the local header says {field} is {local}, the central directory says {directory}: loaders that read one or the other see different files"
+    )]
+    Mismatch {
+        field: &'static str,
+        directory: String,
+        local: String,
+    },
+    #[error("the member's bytes overlap those of '{other}' (a zip bomb's trick)")]
+    Overlap { other: String },
+    #[error("the member's bytes run into the central directory at offset {directory}")]
+    IntoDirectory { directory: u64 },
+    #[error(
+        "the name appears twice in the archive: Python's zipfile reads the last, other readers the first"
+    )]
+    Duplicate,
+    #[error("the member is encrypted: its bytes cannot be checked")]
+    Encrypted,
+    #[error("a stored member whose compressed size ({compressed}) is not its size ({size})")]
+    StoredSize { compressed: u64, size: u64 },
+    #[error("the member is compressed with {0}, which this tool cannot read")]
+    Method(String),
+    #[error(
+        "the member inflates to more than the {declared} bytes the directory declares (a lying size)"
+    )]
+    Longer { declared: u64 },
+    #[error("the member inflates to {actual} bytes, the directory declares {declared}")]
+    Shorter { declared: u64, actual: u64 },
+    #[error("the member's CRC-32 is {actual:08x}, the directory declares {declared:08x}")]
+    Crc { declared: u32, actual: u32 },
+    #[error("the member's deflate data is corrupt: {0}")]
+    Inflate(String),
+    #[error(
+        "the archive decompresses to more than the limit of {limit} bytes; raise --max-decompressed if this artifact is real"
+    )]
+    TooLarge { limit: u64 },
+    #[error("zips nest more than {MAX_DEPTH} deep")]
+    TooDeep,
+    #[error("cannot write the inflated member to a temporary file: {0}")]
+    Spill(String),
+}
+
+impl ZipError {
+    fn at(offset: u64, member: Option<&str>, problem: ZipProblem) -> Self {
+        ZipError {
+            member: member.map(str::to_string),
+            offset,
+            problem,
+        }
+    }
+}
+
+/// Whether the bytes are a zip archive as loaders recognise one: torch and numpy look
+/// at the first four bytes, as do we (Python's zipfile also finds archives by their end,
+/// but a file that starts as a pickle is read as one).
+pub fn is_zip(head: &[u8]) -> bool {
+    head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06")
+}
+
+/// Reads the central directory and checks every member against its local header and
+/// against the others.
+pub fn read_directory(bytes: &[u8]) -> Result<Vec<Member>, ZipError> {
+    read_directory_within(bytes, MAX_MEMBERS)
+}
+
+fn read_directory_within(bytes: &[u8], limit: usize) -> Result<Vec<Member>, ZipError> {
+    let archive = rawzip::ZipArchive::from_slice(bytes)
+        .map_err(|e| ZipError::at(0, None, ZipProblem::Directory(e.to_string())))?;
+    let directory = archive.directory_offset();
+    let mut members = Vec::new();
+    let mut entries = archive.entries();
+    loop {
+        let record = match entries.next_entry() {
+            Ok(Some(record)) => record,
+            Ok(None) => break,
+            Err(e) => {
+                return Err(ZipError::at(
+                    directory,
+                    members.last().map(|m: &Member| m.name.as_str()),
+                    ZipProblem::Directory(e.to_string()),
+                ));
+            }
+        };
+        if members.len() == limit {
+            return Err(ZipError::at(
+                directory,
+                None,
+                ZipProblem::TooManyMembers { limit },
+            ));
+        }
+        let raw_name = record.file_path();
+        let name = String::from_utf8_lossy(raw_name.as_ref()).into_owned();
+        let at = |problem| ZipError::at(record.local_header_offset(), Some(&name), problem);
+        if record.flags().is_encrypted() {
+            return Err(at(ZipProblem::Encrypted));
+        }
+        let method = match record.compression_method().as_u16() {
+            0 => Method::Stored,
+            8 => Method::Deflated,
+            other => Method::Other(other),
+        };
+        let entry = archive
+            .get_entry(record.wayfinder())
+            .map_err(|e| at(ZipProblem::LocalHeader(e.to_string())))?;
+        let local = entry.local_header();
+        let mismatch = |field, directory: String, local: String| {
+            at(ZipProblem::Mismatch {
+                field,
+                directory,
+                local,
+            })
+        };
+        if local.file_path().as_ref() != raw_name.as_ref() {
+            return Err(mismatch(
+                "the name",
+                format!("'{name}'"),
+                format!("'{}'", String::from_utf8_lossy(local.file_path().as_ref())),
+            ));
+        }
+        if local.compression_method() != record.compression_method() {
+            return Err(mismatch(
+                "the compression method",
+                record.compression_method().as_u16().to_string(),
+                local.compression_method().as_u16().to_string(),
+            ));
+        }
+        if local.flags().is_encrypted() {
+            return Err(at(ZipProblem::Encrypted));
+        }
+        // With a data descriptor the local header leaves these zero; the descriptor after
+        // the data carries them instead.
+        let (local_crc, local_compressed, local_size) = match entry.data_descriptor() {
+            Ok(Some(d)) => (d.crc32(), d.compressed_size(), d.uncompressed_size()),
+            Ok(None) => (
+                local.crc32(),
+                local.compressed_size_hint(),
+                local.uncompressed_size_hint(),
+            ),
+            Err(e) => return Err(at(ZipProblem::LocalHeader(e.to_string()))),
+        };
+        let crc = record.crc32();
+        let compressed = record.compressed_size_hint();
+        let size = record.uncompressed_size_hint();
+        if local_crc != crc {
+            return Err(mismatch(
+                "the CRC-32",
+                format!("{crc:08x}"),
+                format!("{local_crc:08x}"),
+            ));
+        }
+        if local_compressed != compressed {
+            return Err(mismatch(
+                "the compressed size",
+                compressed.to_string(),
+                local_compressed.to_string(),
+            ));
+        }
+        if local_size != size {
+            return Err(mismatch(
+                "the size",
+                size.to_string(),
+                local_size.to_string(),
+            ));
+        }
+        if method == Method::Stored && compressed != size {
+            return Err(at(ZipProblem::StoredSize { compressed, size }));
+        }
+        let (data_offset, _) = entry.compressed_data_range();
+        members.push(Member {
+            name,
+            method,
+            header_offset: record.local_header_offset(),
+            data_offset,
+            compressed_size: compressed,
+            size,
+            crc32: crc,
+            is_dir: record.is_dir(),
+        });
+    }
+    check_layout(&members, directory)?;
+    Ok(members)
+}
+
+/// No two members share bytes, none runs into the directory, no name appears twice.
+fn check_layout(members: &[Member], directory: u64) -> Result<(), ZipError> {
+    let mut order: Vec<&Member> = members.iter().collect();
+    order.sort_by_key(|m| m.header_offset);
+    for pair in order.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        if b.header_offset < a.data_range().end {
+            return Err(ZipError::at(
+                b.header_offset,
+                Some(&b.name),
+                ZipProblem::Overlap {
+                    other: a.name.clone(),
+                },
+            ));
+        }
+    }
+    if let Some(last) = order.last()
+        && last.data_range().end > directory
+    {
+        return Err(ZipError::at(
+            last.header_offset,
+            Some(&last.name),
+            ZipProblem::IntoDirectory { directory },
+        ));
+    }
+    let mut names: Vec<&Member> = members.iter().collect();
+    names.sort_by(|a, b| {
+        a.name
+            .cmp(&b.name)
+            .then(a.header_offset.cmp(&b.header_offset))
+    });
+    for pair in names.windows(2) {
+        if pair[0].name == pair[1].name {
+            return Err(ZipError::at(
+                pair[1].header_offset,
+                Some(&pair[1].name),
+                ZipProblem::Duplicate,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Inflates a deflated member into `out`, holding it to the size and CRC-32 the directory
+/// declares and to `limit` bytes; returns the bytes written. A stored member's bytes are
+/// read in place instead (see [`Member::data_range`]).
+pub fn inflate(
+    archive: &[u8],
+    member: &Member,
+    limit: u64,
+    out: &mut dyn Write,
+) -> Result<u64, ZipError> {
+    let fail = |problem| ZipError::at(member.data_offset, Some(&member.name), problem);
+    if member.method != Method::Deflated {
+        return Err(fail(ZipProblem::Method(member.method.name())));
+    }
+    let range = member.data_range();
+    let compressed = usize::try_from(range.start)
+        .ok()
+        .zip(usize::try_from(range.end).ok())
+        .and_then(|(start, end)| archive.get(start..end))
+        .ok_or_else(|| fail(ZipProblem::LocalHeader("the data lies past the end".into())))?;
+    let mut decoder = flate2::read::DeflateDecoder::new(compressed);
+    let mut crc = rawzip::Crc32::new();
+    let mut written = 0u64;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = match decoder.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(fail(ZipProblem::Inflate(e.to_string()))),
+        };
+        written += n as u64;
+        if written > member.size {
+            return Err(fail(ZipProblem::Longer {
+                declared: member.size,
+            }));
+        }
+        if written > limit {
+            return Err(fail(ZipProblem::TooLarge { limit }));
+        }
+        crc.update(&buf[..n]);
+        out.write_all(&buf[..n])
+            .map_err(|e| fail(ZipProblem::Spill(e.to_string())))?;
+    }
+    if written != member.size {
+        return Err(fail(ZipProblem::Shorter {
+            declared: member.size,
+            actual: written,
+        }));
+    }
+    if crc.checksum() != member.crc32 {
+        return Err(fail(ZipProblem::Crc {
+            declared: member.crc32,
+            actual: crc.checksum(),
+        }));
+    }
+    out.flush()
+        .map_err(|e| fail(ZipProblem::Spill(e.to_string())))?;
+    Ok(written)
+}
+
+/// What kind of archive the members make, by the layout the writers use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ArchiveKind {
+    /// `torch.save`: `<prefix>/data.pkl`, storages in `<prefix>/data/<key>`.
+    PyTorch { prefix: String },
+    /// `numpy.savez`: every member a `.npy`.
+    Npz,
+    /// `skops.io.dump`: `schema.json` at the top, arrays as `.npy` members.
+    Skops,
+    /// Any other zip.
+    Zip,
+}
+
+impl ArchiveKind {
+    pub fn detect(members: &[Member]) -> ArchiveKind {
+        let files: Vec<&Member> = members.iter().filter(|m| !m.is_dir).collect();
+        if let Some(pkl) = files.iter().find(|m| m.name.ends_with("/data.pkl")) {
+            let prefix = pkl.name.trim_end_matches("data.pkl").to_string();
+            return ArchiveKind::PyTorch { prefix };
+        }
+        if files.iter().any(|m| m.name == "schema.json") {
+            return ArchiveKind::Skops;
+        }
+        if !files.is_empty() && files.iter().all(|m| m.name.ends_with(".npy")) {
+            return ArchiveKind::Npz;
+        }
+        ArchiveKind::Zip
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            ArchiveKind::PyTorch { .. } => "pytorch",
+            ArchiveKind::Npz => "npz",
+            ArchiveKind::Skops => "skops",
+            ArchiveKind::Zip => "zip",
+        }
+    }
+
+    /// What a member is in this kind of archive, by its name alone.
+    pub fn role(&self, member: &Member) -> Role {
+        if member.is_dir {
+            return Role::Directory;
+        }
+        match self {
+            ArchiveKind::PyTorch { prefix } => {
+                let rest = member.name.strip_prefix(prefix.as_str());
+                match rest {
+                    Some(key) if key.starts_with("data/") && !key[5..].contains('/') => {
+                        Role::Storage
+                    }
+                    Some(_) if member.name.ends_with(".pkl") => Role::Pickle,
+                    _ => Role::Unknown,
+                }
+            }
+            ArchiveKind::Skops if member.name == "schema.json" => Role::Schema,
+            _ if member.name.ends_with(".npy") => Role::Npy,
+            _ => Role::Unknown,
+        }
+    }
+}
+
+/// What a member holds, as far as its name and archive tell before it is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Directory,
+    /// A tensor storage's raw bytes: sized, never read.
+    Storage,
+    /// A pickle the archive's loader reads (`data.pkl`).
+    Pickle,
+    /// A `.npy` file.
+    Npy,
+    /// skops's `schema.json`.
+    Schema,
+    /// Anything else: read by its content.
+    Unknown,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Builds a zip with rawzip's writer: (name, data, deflate).
+    pub(crate) fn build(members: &[(&str, &[u8], bool)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut archive = rawzip::ZipArchiveWriter::new(&mut out);
+        for (name, data, deflate) in members {
+            let method = if *deflate {
+                rawzip::CompressionMethod::DEFLATE
+            } else {
+                rawzip::CompressionMethod::STORE
+            };
+            let (mut entry, config) = archive
+                .new_file(name)
+                .compression_method(method)
+                .start()
+                .unwrap();
+            if *deflate {
+                let encoder =
+                    flate2::write::DeflateEncoder::new(&mut entry, flate2::Compression::default());
+                let mut writer = config.wrap(encoder);
+                writer.write_all(data).unwrap();
+                let (encoder, descriptor) = writer.finish().unwrap();
+                encoder.finish().unwrap();
+                entry.finish(descriptor).unwrap();
+            } else {
+                let mut writer = config.wrap(&mut entry);
+                writer.write_all(data).unwrap();
+                let (_, descriptor) = writer.finish().unwrap();
+                entry.finish(descriptor).unwrap();
+            }
+        }
+        archive.finish().unwrap();
+        out
+    }
+
+    #[test]
+    fn reads_members_and_inflates_them() {
+        let zip = build(&[
+            ("a/data.pkl", b"\x80\x02N.", false),
+            ("b.txt", &[7u8; 5000], true),
+        ]);
+        let members = read_directory(&zip).unwrap();
+        assert_eq!(members.len(), 2);
+        assert_eq!(members[0].name, "a/data.pkl");
+        assert_eq!(members[0].method, Method::Stored);
+        let start = members[0].data_offset as usize;
+        assert_eq!(&zip[start..start + 4], b"\x80\x02N.");
+        assert_eq!(members[1].method, Method::Deflated);
+        let mut out = Vec::new();
+        assert_eq!(
+            inflate(&zip, &members[1], u64::MAX, &mut out).unwrap(),
+            5000
+        );
+        assert_eq!(out, vec![7u8; 5000]);
+        assert_eq!(
+            ArchiveKind::detect(&members),
+            ArchiveKind::PyTorch {
+                prefix: "a/".into()
+            }
+        );
+    }
+
+    #[test]
+    fn the_limit_and_the_declared_size_hold() {
+        let zip = build(&[("big", &[0u8; 100_000], true)]);
+        let members = read_directory(&zip).unwrap();
+        let err = inflate(&zip, &members[0], 1000, &mut Vec::new()).unwrap_err();
+        assert!(matches!(err.problem, ZipProblem::TooLarge { .. }), "{err}");
+        let mut lying = members[0].clone();
+        lying.size = 10;
+        let err = inflate(&zip, &lying, u64::MAX, &mut Vec::new()).unwrap_err();
+        assert!(matches!(err.problem, ZipProblem::Longer { .. }), "{err}");
+    }
+
+    #[test]
+    fn the_member_count_is_bounded() {
+        let zip = build(&[("a", b"", false), ("b", b"", false), ("c", b"", false)]);
+        assert_eq!(read_directory_within(&zip, 3).unwrap().len(), 3);
+        let err = read_directory_within(&zip, 2).unwrap_err();
+        assert!(
+            matches!(err.problem, ZipProblem::TooManyMembers { limit: 2 }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn names_that_disagree_with_the_local_header_are_rejected() {
+        let mut zip = build(&[("data.pkl", b"\x80\x02N.", false)]);
+        // The local header's name starts at byte 30.
+        zip[30] = b'x';
+        let err = read_directory(&zip).unwrap_err();
+        assert!(matches!(err.problem, ZipProblem::Mismatch { .. }), "{err}");
+        assert_eq!(err.member.as_deref(), Some("data.pkl"));
+    }
+
+    #[test]
+    fn roles_follow_the_archive_kind() {
+        let m = |name: &str| Member {
+            name: name.into(),
+            method: Method::Stored,
+            header_offset: 0,
+            data_offset: 0,
+            compressed_size: 0,
+            size: 0,
+            crc32: 0,
+            is_dir: false,
+        };
+        let torch = ArchiveKind::PyTorch {
+            prefix: "model/".into(),
+        };
+        assert_eq!(torch.role(&m("model/data/0")), Role::Storage);
+        assert_eq!(torch.role(&m("model/data.pkl")), Role::Pickle);
+        assert_eq!(torch.role(&m("model/version")), Role::Unknown);
+        assert_eq!(torch.role(&m("other/data/0")), Role::Unknown);
+        assert_eq!(ArchiveKind::Npz.role(&m("x.npy")), Role::Npy);
+        assert_eq!(ArchiveKind::Skops.role(&m("schema.json")), Role::Schema);
+    }
+}
