@@ -11,6 +11,7 @@
 - small/: 500 small artifacts (the committed fixtures, copied), for `check` on a folder.
 """
 
+import io
 import os
 import pickle
 import sys
@@ -96,10 +97,73 @@ def small_folder(path):
         shutil.copy(os.path.join(fixtures, name), os.path.join(path, f"{i:03d}_{name}"))
 
 
+def torch_checkpoint(path):
+    """A 2 GiB PyTorch checkpoint as torch.save writes it (a zip: archive/data.pkl with
+    persistent ids for two 1 GiB float32 storages in archive/data/0 and /1, stored), made
+    without torch: the pickle names torch's globals through stand-in modules."""
+    import pickle
+    import types
+    import zipfile
+
+    torch = types.ModuleType("torch")
+    utils = types.ModuleType("torch._utils")
+
+    class FloatStorage:
+        pass
+
+    def _rebuild_tensor_v2(*args):
+        pass
+
+    FloatStorage.__module__, FloatStorage.__qualname__ = "torch", "FloatStorage"
+    _rebuild_tensor_v2.__module__, _rebuild_tensor_v2.__qualname__ = "torch._utils", "_rebuild_tensor_v2"
+    torch.FloatStorage, utils._rebuild_tensor_v2, torch._utils = FloatStorage, _rebuild_tensor_v2, utils
+    sys.modules.update({"torch": torch, "torch._utils": utils})
+    numel = 2**28
+
+    class Storage:
+        def __init__(self, key):
+            self.key = key
+
+    class Tensor:
+        def __init__(self, key, shape):
+            self.storage, self.shape = Storage(key), shape
+
+        def __reduce__(self):
+            stride = (self.shape[1], 1)
+            return _rebuild_tensor_v2, (self.storage, 0, self.shape, stride, False, {})
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            if isinstance(obj, Storage):
+                return ("storage", FloatStorage, obj.key, "cpu", numel)
+            return None
+
+    import collections
+
+    state = collections.OrderedDict([("encoder.weight", Tensor("0", (2**14, 2**14))),
+                                     ("decoder.weight", Tensor("1", (2**14, 2**14)))])
+    buf = io.BytesIO()
+    Pickler(buf, protocol=2).dump(state)
+    try:
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as z:
+            z.writestr("big/data.pkl", buf.getvalue())
+            z.writestr("big/byteorder", "little")
+            chunk = bytes(1 << 24)
+            for key in ("0", "1"):
+                with z.open(f"big/data/{key}", "w", force_zip64=True) as member:
+                    for _ in range(numel * 4 // len(chunk)):
+                        member.write(chunk)
+            z.writestr("big/version", "3\n")
+    finally:
+        for name in ("torch", "torch._utils"):
+            sys.modules.pop(name, None)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for name, make in [("big_array.p5.pkl", big_array), ("text_pipeline.pkl", text_pipeline),
-                       ("big_pipeline.joblib", big_joblib), ("forest400.p5.pkl", forest)]:
+                       ("big_pipeline.joblib", big_joblib), ("forest400.p5.pkl", forest),
+                       ("big_checkpoint.pt", torch_checkpoint)]:
         path = os.path.join(OUT, name)
         if not os.path.exists(path):
             print(f"building {path}", file=sys.stderr)

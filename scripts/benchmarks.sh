@@ -42,7 +42,7 @@ table() {
   echo "tools return them (a scanner that fails on a file exits non-zero here)."
 } > "$out"
 
-for f in bench/out/big_array.p5.pkl bench/out/forest400.p5.pkl bench/out/forest400.joblib bench/out/text_pipeline.pkl bench/out/big_pipeline.joblib; do
+for f in bench/out/big_array.p5.pkl bench/out/big_checkpoint.pt bench/out/forest400.p5.pkl bench/out/forest400.joblib bench/out/text_pipeline.pkl bench/out/big_pipeline.joblib; do
   cat "$f" > /dev/null
   table "inspect / scan: $(basename "$f") ($(numfmt --to=iec-i --suffix=B "$(stat -c %s "$f")"))"
   row 5 "artifact inspect" "$bin" inspect "$f"

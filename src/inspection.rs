@@ -599,7 +599,9 @@ fn read_archive(artifact: &Artifact) -> Inspection {
             .into(),
             read: None,
         };
-        if matches!(role, Role::Pickle | Role::Npy | Role::Unknown) {
+        // A member nothing marks as loadable is data unless its first bytes say otherwise.
+        let unknown_data = role == Role::Unknown && !artifact.member_may_load(member);
+        if matches!(role, Role::Pickle | Role::Npy | Role::Unknown) && !unknown_data {
             let loader = match (&kind, role) {
                 (ArchiveKind::PyTorch { .. }, Role::Pickle) => Loader::Torch,
                 _ => Loader::Joblib,

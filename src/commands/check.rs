@@ -20,9 +20,6 @@ use crate::report::check::{ArtifactResult, CheckReport};
 use crate::report::{check as human, check_json, github, sarif};
 use crate::rules::{self, Severity};
 
-/// Extensions that make a file an artifact even when its first byte could be text.
-const PICKLE_EXTENSIONS: &[&str] = &["pkl", "pickle", "pck", "pk", "joblib", "sav", "p", "pkl.z"];
-
 /// The outcome of reading and checking one file.
 struct Checked {
     /// Findings per artifact read: the file, then (for an archive) each member read as
@@ -321,12 +318,7 @@ fn discover(paths: &[PathBuf], exclude: &globset::GlobSet) -> anyhow::Result<Dis
 pub(crate) fn candidate(path: &Path) -> Candidate {
     let named = path
         .file_name()
-        .map(|n| n.to_string_lossy().to_ascii_lowercase())
-        .is_some_and(|n| {
-            PICKLE_EXTENSIONS
-                .iter()
-                .any(|e| n.ends_with(&format!(".{e}")))
-        });
+        .is_some_and(|n| container::named_as_pickle(&n.to_string_lossy()));
     if named {
         Candidate::Certain
     } else {

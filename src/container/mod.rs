@@ -237,6 +237,17 @@ impl Artifact {
         Some(Encoding::detect(codec, self.raw.as_deref().unwrap_or(&[])))
     }
 
+    /// Whether a member's first bytes are a container a loader would read at all (a
+    /// pickle, a codec, a `.npy`, a zip). Members that are not (text, JSON, a README) are
+    /// data, and need not be inflated to say so; a member that cannot be peeked at is
+    /// opened in full (its error then stands).
+    pub fn member_may_load(&self, member: &zip::Member) -> bool {
+        match zip::head(&self.bytes, member, HEAD) {
+            Some(head) => detect(&head).is_ok(),
+            None => true,
+        }
+    }
+
     /// Opens one member of this archive as an artifact of its own, named
     /// `archive!member`, read by `loader`. A stored member is a range of the archive's
     /// bytes; a deflated one is inflated into a temporary file (within the budget).
@@ -311,6 +322,18 @@ pub fn page_size() -> u64 {
         n if n > 0 => n as u64,
         _ => 4096,
     }
+}
+
+/// Extensions that make a file (or an archive member) an artifact even when its first
+/// byte could be text: read errors in it stand.
+const PICKLE_EXTENSIONS: &[&str] = &["pkl", "pickle", "pck", "pk", "joblib", "sav", "p", "pkl.z"];
+
+/// Whether a file name says the file is a pickle or joblib file.
+pub fn named_as_pickle(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    PICKLE_EXTENSIONS
+        .iter()
+        .any(|e| name.ends_with(&format!(".{e}")))
 }
 
 /// How many first bytes [`detect`] looks at (a legacy torch file's magic pickle, in a

@@ -365,6 +365,26 @@ pub fn inflate(
     Ok(written)
 }
 
+/// The first `n` bytes of a member, as its loader would see them (inflated when deflated),
+/// without reading the rest: enough to tell a pickle from a text file. None when they
+/// cannot be read (then the member is opened in full, and its error stands).
+pub fn head(archive: &[u8], member: &Member, n: usize) -> Option<Vec<u8>> {
+    let range = member.data_range();
+    let data = archive.get(usize::try_from(range.start).ok()?..usize::try_from(range.end).ok()?)?;
+    match member.method {
+        Method::Stored => Some(data[..data.len().min(n)].to_vec()),
+        Method::Deflated => {
+            let mut out = Vec::with_capacity(n);
+            flate2::read::DeflateDecoder::new(data)
+                .take(n as u64)
+                .read_to_end(&mut out)
+                .ok()?;
+            Some(out)
+        }
+        Method::Other(_) => None,
+    }
+}
+
 /// What kind of archive the members make, by the layout the writers use.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ArchiveKind {
@@ -421,6 +441,7 @@ impl ArchiveKind {
             }
             ArchiveKind::Skops if member.name == "schema.json" => Role::Schema,
             _ if member.name.ends_with(".npy") => Role::Npy,
+            _ if super::named_as_pickle(&member.name) => Role::Pickle,
             _ => Role::Unknown,
         }
     }
@@ -508,6 +529,16 @@ mod tests {
     }
 
     #[test]
+    fn a_member_s_head_is_read_without_the_rest() {
+        let mut body = b"\x80\x04".to_vec();
+        body.extend(vec![0u8; 100_000]);
+        let zip = build(&[("x", &body, true), ("y", b"hello", false)]);
+        let members = read_directory(&zip).unwrap();
+        assert_eq!(head(&zip, &members[0], 4).unwrap(), b"\x80\x04\x00\x00");
+        assert_eq!(head(&zip, &members[1], 32).unwrap(), b"hello");
+    }
+
+    #[test]
     fn the_limit_and_the_declared_size_hold() {
         let zip = build(&[("big", &[0u8; 100_000], true)]);
         let members = read_directory(&zip).unwrap();
@@ -560,6 +591,8 @@ mod tests {
         assert_eq!(torch.role(&m("model/version")), Role::Unknown);
         assert_eq!(torch.role(&m("other/data/0")), Role::Unknown);
         assert_eq!(ArchiveKind::Npz.role(&m("x.npy")), Role::Npy);
+        assert_eq!(ArchiveKind::Zip.role(&m("models/a.joblib")), Role::Pickle);
+        assert_eq!(ArchiveKind::Zip.role(&m("README.txt")), Role::Unknown);
         assert_eq!(ArchiveKind::Skops.role(&m("schema.json")), Role::Schema);
     }
 }
