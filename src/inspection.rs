@@ -310,7 +310,7 @@ fn read_artifact(artifact: &Artifact) -> Result<Inspection, ReadError> {
         return Ok(read_archive(artifact));
     }
     if !artifact.holds_pickle() {
-        return Ok(plain_array(path, artifact));
+        return Ok(plain_array(artifact));
     }
     if artifact.container == Container::TorchLegacy {
         return read_torch_legacy(artifact);
@@ -533,21 +533,16 @@ fn read_torch_legacy(artifact: &Artifact) -> Result<Inspection, ReadError> {
             for (key, record) in keys.iter().zip(&records) {
                 if let Some(s) = declared.iter().find(|s| &s.key == key) {
                     valid.insert(s.offset);
-                    inspection.storages.push(StorageEntry {
-                        key: key.clone(),
-                        storage_type: s.storage_type.clone(),
-                        dtype: s.dtype,
-                        numel: record.numel,
-                        location: s.location.clone(),
-                        member: Some((format!("offset {}", record.offset), record.nbytes)),
-                    });
+                    inspection.storages.push(StorageEntry::of(
+                        s,
+                        record.numel,
+                        Some((format!("offset {}", record.offset), record.nbytes)),
+                    ));
                 }
             }
             let wanted: std::collections::BTreeSet<&str> =
                 keys.iter().map(String::as_str).collect();
-            inspection.anomalies.retain(|a| {
-                !(matches!(a.kind, AnomalyKind::PersistentId) && valid.contains(&a.offset))
-            });
+            forgive_storage_ids(&mut inspection.anomalies, &valid);
             // torch.load reads nothing past the storages: bytes there are for other readers.
             if section_end < artifact.bytes().len() as u64 {
                 inspection.trailing = Some(Span {
@@ -556,14 +551,7 @@ fn read_torch_legacy(artifact: &Artifact) -> Result<Inspection, ReadError> {
                 });
             }
             for s in declared.iter().filter(|s| !wanted.contains(s.key.as_str())) {
-                inspection.storages.push(StorageEntry {
-                    key: s.key.clone(),
-                    storage_type: s.storage_type.clone(),
-                    dtype: s.dtype,
-                    numel: s.numel,
-                    location: s.location.clone(),
-                    member: None,
-                });
+                inspection.storages.push(StorageEntry::of(s, s.numel, None));
             }
             Ok(inspection)
         }
@@ -573,6 +561,32 @@ fn read_torch_legacy(artifact: &Artifact) -> Result<Inspection, ReadError> {
             partial: Box::new(inspection),
         }),
     }
+}
+
+impl StorageEntry {
+    /// A storage the persistent ids declare, with the element count and the place (and
+    /// size) of its bytes as the file holds them.
+    fn of(
+        declared: &crate::model::torch::TorchStorage,
+        numel: u64,
+        member: Option<(String, u64)>,
+    ) -> StorageEntry {
+        StorageEntry {
+            key: declared.key.clone(),
+            storage_type: declared.storage_type.clone(),
+            dtype: declared.dtype,
+            numel,
+            location: declared.location.clone(),
+            member,
+        }
+    }
+}
+
+/// Persistent ids that name a storage the file holds, in the shape `torch.load`'s
+/// `persistent_load` takes, are what a checkpoint is made of: no anomaly there.
+fn forgive_storage_ids(anomalies: &mut Vec<Anomaly>, valid: &std::collections::BTreeSet<u64>) {
+    anomalies
+        .retain(|a| !(matches!(a.kind, AnomalyKind::PersistentId) && valid.contains(&a.offset)));
 }
 
 /// Reads every member of a zip archive. A member whose name says it is a pickle (or a
@@ -629,12 +643,23 @@ fn read_archive(artifact: &Artifact) -> Inspection {
         ArchiveKind::PyTorch { prefix } => torch_storages(prefix, &artifact.members, &mut members),
         _ => Vec::new(),
     };
+    let format = kind.name();
+    Inspection {
+        archive: Some(ArchiveInspection { kind, members }),
+        storages,
+        ..nothing_loaded(artifact, format, ModelView::default())
+    }
+}
+
+/// An artifact no loader unpickles anything from (a plain `.npy`, an archive's own
+/// directory): no streams, no readings, only what `view` shows.
+fn nothing_loaded(artifact: &Artifact, format: &'static str, view: ModelView) -> Inspection {
     Inspection {
         path: artifact.path.display().to_string(),
         file_size: artifact.file_size,
-        format: kind.name(),
+        format,
         codec: None,
-        npy: None,
+        npy: artifact.npy.clone(),
         decoded_size: 0,
         streams: Vec::new(),
         trailing: None,
@@ -642,9 +667,9 @@ fn read_archive(artifact: &Artifact) -> Inspection {
         anomalies: Vec::new(),
         embedded_pickles: Vec::new(),
         readings: Vec::new(),
-        view: ModelView::default(),
-        archive: Some(ArchiveInspection { kind, members }),
-        storages,
+        view,
+        archive: None,
+        storages: Vec::new(),
         expected_streams: 1,
     }
 }
@@ -680,25 +705,16 @@ fn torch_storages(
         if member.is_some() {
             valid.insert(s.offset);
         }
-        storages.push(StorageEntry {
-            key: s.key.clone(),
-            storage_type: s.storage_type.clone(),
-            dtype: s.dtype,
-            numel: s.numel,
-            location: s.location.clone(),
-            member,
-        });
+        storages.push(StorageEntry::of(s, s.numel, member));
     }
-    inspection
-        .anomalies
-        .retain(|a| !(matches!(a.kind, AnomalyKind::PersistentId) && valid.contains(&a.offset)));
+    forgive_storage_ids(&mut inspection.anomalies, &valid);
     storages.sort_by(|a, b| a.key.cmp(&b.key));
     storages.dedup_by(|a, b| a.key == b.key);
     storages
 }
 
 /// A `.npy` file of plain data: no pickle, nothing a loader runs; one array.
-fn plain_array(path: &Path, artifact: &Artifact) -> Inspection {
+fn plain_array(artifact: &Artifact) -> Inspection {
     let mut view = ModelView::default();
     if let Some(header) = &artifact.npy {
         view.arrays.push(ArrayInfo {
@@ -711,24 +727,7 @@ fn plain_array(path: &Path, artifact: &Artifact) -> Inspection {
             offset: header.data_offset,
         });
     }
-    Inspection {
-        path: path.display().to_string(),
-        file_size: artifact.file_size,
-        format: "npy",
-        codec: None,
-        npy: artifact.npy.clone(),
-        decoded_size: 0,
-        streams: Vec::new(),
-        trailing: None,
-        compressed_trailing: None,
-        anomalies: Vec::new(),
-        embedded_pickles: Vec::new(),
-        readings: Vec::new(),
-        view,
-        archive: None,
-        storages: Vec::new(),
-        expected_streams: 1,
-    }
+    nothing_loaded(artifact, "npy", view)
 }
 
 fn other_reading(data: &[u8], label: &'static str) -> LoaderReading {
