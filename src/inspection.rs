@@ -40,6 +40,20 @@ pub struct Inspection {
     /// Top-level streams the loader reads (1; a legacy PyTorch file has 5): any more
     /// are streams only some loaders run.
     pub expected_streams: usize,
+    /// A skops file's `schema.json`: what skops itself would say about it.
+    pub skops: Option<SkopsInspection>,
+}
+
+/// What `skops.io` would make of a schema before it loads anything.
+#[derive(Debug, Clone)]
+pub struct SkopsInspection {
+    pub protocol: i64,
+    /// `_skops_version` as recorded.
+    pub skops_version: Option<String>,
+    /// What `skops.io.get_untrusted_types` lists: `skops.io.load` refuses the file
+    /// unless each is passed as `trusted`.
+    pub untrusted_types: Vec<String>,
+    pub nodes: usize,
 }
 
 /// What a zip archive holds. Each member that holds a pickle (or a `.npy`, or a zip) is
@@ -202,6 +216,13 @@ pub enum ReadError {
         /// findings stand (see [`read`]).
         partial: Option<Box<Inspection>>,
     },
+    /// A skops `schema.json` that skops would refuse before loading anything.
+    #[error("{path}: {source}")]
+    Skops {
+        path: String,
+        #[source]
+        source: container::skops::SkopsError,
+    },
     /// A legacy PyTorch file whose pickles read but whose storages do not add up:
     /// `torch.load` has run the pickles when it fails on them.
     #[error("{path}: {source}")]
@@ -228,7 +249,8 @@ impl ReadError {
         match self {
             ReadError::Container { path, .. }
             | ReadError::Pickle { path, .. }
-            | ReadError::Storages { path, .. } => path,
+            | ReadError::Storages { path, .. }
+            | ReadError::Skops { path, .. } => path,
         }
     }
 
@@ -245,13 +267,16 @@ impl ReadError {
             ReadError::Container { .. } => None,
             ReadError::Pickle { source, .. } => Some(source.offset),
             ReadError::Storages { source, .. } => Some(source.offset()),
+            ReadError::Skops { source, .. } => Some(source.offset),
         }
     }
 
     pub fn opcode(&self) -> Option<&'static str> {
         match self {
             ReadError::Pickle { source, .. } => source.opcode,
-            ReadError::Container { .. } | ReadError::Storages { .. } => None,
+            ReadError::Container { .. } | ReadError::Storages { .. } | ReadError::Skops { .. } => {
+                None
+            }
         }
     }
 
@@ -271,7 +296,8 @@ impl ReadError {
     /// (a broken zip, a decoder that produced data) do not qualify.
     pub fn refused_before_import(&self) -> bool {
         match self {
-            ReadError::Pickle { .. } => true,
+            // skops builds and audits the whole tree before it constructs anything.
+            ReadError::Pickle { .. } | ReadError::Skops { .. } => true,
             ReadError::Storages { .. } => false,
             ReadError::Container { source, .. } => matches!(
                 source,
@@ -469,6 +495,7 @@ pub fn build(
         archive: None,
         storages: Vec::new(),
         expected_streams: 1,
+        skops: None,
     }
 }
 
@@ -613,6 +640,20 @@ fn read_archive(artifact: &Artifact) -> Inspection {
             .into(),
             read: None,
         };
+        // skops reads its arrays with `numpy.load(allow_pickle=False)`: a `.npy` there is
+        // data (its header sizes the array the schema names), never a pickle.
+        if kind == ArchiveKind::Skops && role == Role::Npy {
+            entry.kind = "npy".into();
+            members.push(entry);
+            continue;
+        }
+        if role == Role::Schema {
+            let result = read_skops_schema(artifact, member);
+            entry.kind = "skops-schema".into();
+            entry.read = Some(result);
+            members.push(entry);
+            continue;
+        }
         // A member nothing marks as loadable is data unless its first bytes say otherwise.
         let unknown_data = role == Role::Unknown && !artifact.member_may_load(member);
         if matches!(role, Role::Pickle | Role::Npy | Role::Unknown) && !unknown_data {
@@ -651,6 +692,161 @@ fn read_archive(artifact: &Artifact) -> Inspection {
     }
 }
 
+/// A skops file's `schema.json`: its bytes, the tree skops builds from it, and that
+/// tree's object graph as a pickle (see [`container::skops::Schema::to_pickle`]).
+pub struct SkopsParts {
+    pub bytes: container::Bytes,
+    pub schema: container::skops::Schema,
+    pub synthetic: container::skops::SyntheticPickle,
+}
+
+/// Reads the parts of a skops schema; a bytes member it names that cannot be read is an
+/// error (skops reads them all before it loads anything).
+pub fn skops_parts(
+    archive: &Artifact,
+    member: &container::zip::Member,
+) -> Result<SkopsParts, ReadError> {
+    use container::skops::Schema;
+    let path = format!("{}!{}", archive.path.display(), member.name);
+    let find = |name: &str| archive.members.iter().find(|m| m.name == name && !m.is_dir);
+    let bytes = archive
+        .member_bytes(member)
+        .map_err(|source| ReadError::Container {
+            path: path.clone(),
+            source,
+        })?;
+    let schema = Schema::parse(&bytes, &|name: &str| find(name).is_some())
+        .map_err(|source| ReadError::Skops { path, source })?;
+    let mut unreadable = None;
+    let synthetic = schema.to_pickle(&mut |file| {
+        let m = find(file)?;
+        match archive.member_bytes(m) {
+            Ok(b) => Some(b.to_vec()),
+            Err(e) => {
+                unreadable.get_or_insert(ReadError::Container {
+                    path: format!("{}!{}", archive.path.display(), m.name),
+                    source: e,
+                });
+                None
+            }
+        }
+    });
+    match unreadable {
+        Some(e) => Err(e),
+        None => Ok(SkopsParts {
+            bytes,
+            schema,
+            synthetic,
+        }),
+    }
+}
+
+/// Reads a skops file's `schema.json` as skops builds its tree: the types it would
+/// import (judged by the security rules like a pickle's globals), what
+/// `get_untrusted_types` lists, and the model view, read from the same object graph
+/// spelled as a pickle (offsets are mapped back to the schema's).
+pub fn read_skops_schema(
+    archive: &Artifact,
+    member: &container::zip::Member,
+) -> Result<Inspection, ReadError> {
+    use crate::model::{GetattrTarget, GlobalRef, Invocation};
+    let path = format!("{}!{}", archive.path.display(), member.name);
+    let fail = |source| ReadError::Skops {
+        path: path.clone(),
+        source,
+    };
+    let find = |name: &str| archive.members.iter().find(|m| m.name == name && !m.is_dir);
+    let SkopsParts {
+        schema, synthetic, ..
+    } = skops_parts(archive, member)?;
+    let parsed = pickle::parse_reading(&synthetic.bytes, &mut Quiet, Reading::PickleLoad);
+    if let Some(e) = &parsed.error {
+        return Err(fail(container::skops::SkopsError {
+            offset: synthetic.schema_offset(e.offset),
+            problem: format!("the object graph cannot be followed: {e}"),
+        }));
+    }
+    let mut view = ModelView::build(&parsed.graph);
+    for e in &mut view.estimators {
+        e.offset = synthetic.schema_offset(e.offset);
+    }
+    for s in &mut view.settings {
+        s.offset = synthetic.schema_offset(s.offset);
+    }
+    let (imports, methods) = schema.imports();
+    let mut globals: Vec<GlobalRef> = Vec::new();
+    for i in imports {
+        match globals
+            .iter_mut()
+            .find(|g| g.module == i.module && g.name == i.name)
+        {
+            Some(g) => {
+                g.count += 1;
+                g.called |= i.called;
+            }
+            None => globals.push(GlobalRef {
+                resolved_module: i.module.clone(),
+                resolved_name: i.name.clone(),
+                module: i.module,
+                name: i.name,
+                dotted: false,
+                count: 1,
+                called: i.called,
+                first_offset: i.offset,
+            }),
+        }
+    }
+    let invocations: Vec<Invocation> = methods
+        .into_iter()
+        .map(|m| Invocation::Getattr {
+            offset: m.offset,
+            target: GetattrTarget::Instance(Some(m.class)),
+            attr: Some(m.method),
+        })
+        .collect();
+    view.globals = globals.clone();
+    view.invocations = invocations.clone();
+    view.arrays = schema
+        .array_members()
+        .into_iter()
+        .map(|a| {
+            let header = find(&a.file)
+                .and_then(|m| container::zip::head(archive.bytes(), m, 4096))
+                .and_then(|head| container::npy::read_header(&head).ok());
+            ArrayInfo {
+                path: a.path,
+                storage: ArrayStorage::NpyFile,
+                shape: header.as_ref().map(|h| h.shape.clone()),
+                dtype: header.as_ref().map(|h| h.descr.clone()),
+                nbytes: header.as_ref().and_then(|h| h.nbytes()).unwrap_or(0),
+                offset: a.offset,
+            }
+        })
+        .collect();
+    let skops = SkopsInspection {
+        protocol: schema.protocol,
+        skops_version: schema.skops_version.clone(),
+        untrusted_types: schema.untrusted_types().into_iter().collect(),
+        nodes: schema.nodes.len(),
+    };
+    let mut inspection = nothing_loaded(archive, "skops", view);
+    inspection.path = path;
+    inspection.file_size = member.size;
+    inspection.decoded_size = member.size;
+    inspection.readings = vec![LoaderReading {
+        reading: Reading::PickleLoad,
+        label: "skops.io.load",
+        facts: LoadFacts {
+            globals,
+            invocations,
+        },
+        mutated: Vec::new(),
+        error: None,
+    }];
+    inspection.skops = Some(skops);
+    Ok(inspection)
+}
+
 /// An artifact no loader unpickles anything from (a plain `.npy`, an archive's own
 /// directory): no streams, no readings, only what `view` shows.
 fn nothing_loaded(artifact: &Artifact, format: &'static str, view: ModelView) -> Inspection {
@@ -671,6 +867,7 @@ fn nothing_loaded(artifact: &Artifact, format: &'static str, view: ModelView) ->
         archive: None,
         storages: Vec::new(),
         expected_streams: 1,
+        skops: None,
     }
 }
 

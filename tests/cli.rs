@@ -125,6 +125,33 @@ fn npy_files_are_read_plain_or_as_the_pickle_numpy_load_runs() {
     }
 }
 
+/// A skops file: its schema read as skops reads it, a hostile key type failing the gate.
+#[test]
+fn skops_files_show_their_tree_and_untrusted_types() {
+    let out = run(&["inspect", "fixtures/artifacts/skops_credit.skops"]);
+    insta::assert_snapshot!(common::transcript(&out));
+    let out = run(&[
+        "check",
+        "--isolated",
+        "fixtures/artifacts/sec_skops_eval_key.skops",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains(
+            "sec_skops_eval_key.skops!schema.json:857: SEC001 error builtins.eval is called while loading"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    // diff and verify read pickles; they say so rather than misread a skops file.
+    let out = run(&[
+        "diff",
+        "fixtures/artifacts/skops_credit.skops",
+        "fixtures/artifacts/skops_ct_logreg.skops",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
 /// PyTorch checkpoints (zip and legacy), .npz files and zips of artifacts are read member
 /// by member: each pickle is an artifact named `file!member`, findings carry the member's
 /// offsets, machine formats name the member, and model commands refuse the containers.

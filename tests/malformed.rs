@@ -742,3 +742,97 @@ fn a_directory_of_65535_members_reads_within_the_memory_limit() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("65,535 members"), "{text}");
 }
+
+/// A zip of `schema.json` and the given stored members, as rawzip writes one.
+fn skops_file(schema: &[u8], members: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = Vec::new();
+    let mut archive = rawzip::ZipArchiveWriter::new(&mut out);
+    let all = members.iter().copied().chain([("schema.json", schema)]);
+    for (name, data) in all {
+        let (mut entry, config) = archive
+            .new_file(name)
+            .compression_method(rawzip::CompressionMethod::STORE)
+            .start()
+            .unwrap();
+        let mut writer = config.wrap(&mut entry);
+        writer.write_all(data).unwrap();
+        let (_, descriptor) = writer.finish().unwrap();
+        entry.finish(descriptor).unwrap();
+    }
+    archive.finish().unwrap();
+    out
+}
+
+#[test]
+fn hostile_skops_schemas_exit_2_with_the_offset_in_schema_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = |loader: &str, rest: &str| {
+        format!(
+            r#"{{"__class__": "x", "__module__": "y", "__loader__": "{loader}"{rest}, "protocol": 2}}"#
+        )
+    };
+    let deep = format!(
+        r#"{{"protocol": 2, "__loader__": "ListNode", "__class__": "list", "__module__": "builtins", "content": {}{}}}"#,
+        "[".repeat(200_000),
+        "]".repeat(200_000)
+    );
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "not JSON",
+            "{\"protocol\": 2, ".into(),
+            "not JSON that Python reads",
+        ),
+        (
+            "no protocol",
+            node("JsonNode", r#", "content": "1""#).replace(", \"protocol\": 2", ""),
+            "no skops protocol",
+        ),
+        (
+            "a newer protocol",
+            node("JsonNode", r#", "content": "1""#).replace("\"protocol\": 2", "\"protocol\": 3"),
+            "protocol 3",
+        ),
+        (
+            "an unknown loader",
+            node("EvalNode", ""),
+            "loader 'EvalNode'",
+        ),
+        (
+            "a missing member",
+            node("BytesNode", r#", "file": "gone.bin""#),
+            "'gone.bin'",
+        ),
+        (
+            "a cached node of nothing",
+            node("CachedNode", r#", "__id__": 5"#),
+            "cached node",
+        ),
+        (
+            "content that is not JSON",
+            node("JsonNode", r#", "content": "{nope""#),
+            "content is not JSON",
+        ),
+        ("nesting 200,000 deep", deep, "nested deeper"),
+    ];
+    for (what, schema, message) in cases {
+        let path = dir.path().join("hostile.skops");
+        std::fs::write(&path, skops_file(schema.as_bytes(), &[])).unwrap();
+        let out = std::process::Command::new("prlimit")
+            .arg(format!("--as={}", 256u64 << 20))
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_artifact"))
+            .args(["check", "--isolated"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stderr).into_owned()
+            + &String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(2), "{what}: {text}");
+        assert!(
+            text.contains("schema.json") && text.contains("offset"),
+            "{what}: {text}"
+        );
+        assert!(text.contains(message), "{what}: {text}");
+    }
+}

@@ -54,3 +54,60 @@ fn npy_headers_are_read_as_numpy_reads_them() {
     );
     assert!(stdout.contains("1500 mutated files"), "{stdout}");
 }
+
+#[test]
+fn skops_files_are_read_as_skops_reads_them() {
+    // skops is the oracle: the untrusted types `get_untrusted_types` lists, and (for the
+    // benign fixtures, which it may load) every type `skops.io.load` imports.
+    if common::skip_without_python() {
+        return;
+    }
+    let files: Vec<String> = common::manifest()
+        .iter()
+        .filter(|e| e["container"] == "skops")
+        .map(|e| {
+            common::fixture(e["file"].as_str().unwrap())
+                .display()
+                .to_string()
+        })
+        .collect();
+    assert!(files.len() >= 3, "the skops fixtures: {files:?}");
+    let script = common::root().join("tests/oracle/skops_oracle.py");
+    let paths: Vec<&std::path::Path> = files.iter().map(std::path::Path::new).collect();
+    let expected: serde_json::Value = serde_json::from_str(&common::python_script(&script, &paths))
+        .expect("the oracle prints JSON");
+    for file in &files {
+        let doc = common::inspect_json(std::path::Path::new(file));
+        let schema = doc["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["path"].as_str().unwrap().ends_with("!schema.json"))
+            .unwrap_or_else(|| panic!("{file}: no schema.json artifact"));
+        let untrusted = &schema["container"]["skops"]["untrusted_types"];
+        assert_eq!(
+            untrusted, &expected[file]["untrusted"],
+            "{file}: untrusted types"
+        );
+        if let Some(imports) = expected[file]["imports"].as_array() {
+            let mut ours: Vec<String> = schema["globals"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| {
+                    format!(
+                        "{}.{}",
+                        g["module"].as_str().unwrap(),
+                        g["name"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            ours.sort();
+            let theirs: Vec<String> = imports
+                .iter()
+                .map(|i| i.as_str().unwrap().to_string())
+                .collect();
+            assert_eq!(ours, theirs, "{file}: the types skops.io.load imports");
+        }
+    }
+}

@@ -46,16 +46,23 @@ fn list<W: Write>(
             .unwrap_or(container::zip::ArchiveKind::Zip);
         for m in &artifact.members {
             let role = kind.role(m);
-            if matches!(role, Role::Directory | Role::Storage | Role::Schema) {
+            let name = match member {
+                Some(outer) => format!("{outer}!{}", m.name),
+                None => m.name.clone(),
+            };
+            if role == Role::Schema {
+                listing.start_member(&name);
+                listing.note(
+                    "skops's schema (JSON, not a pickle): `artifact inspect` shows the tree skops builds from it",
+                );
+                continue;
+            }
+            if matches!(role, Role::Directory | Role::Storage) {
                 continue;
             }
             let loader = match (&kind, role) {
                 (container::zip::ArchiveKind::PyTorch { .. }, Role::Pickle) => Loader::Torch,
                 _ => Loader::Joblib,
-            };
-            let name = match member {
-                Some(outer) => format!("{outer}!{}", m.name),
-                None => m.name.clone(),
             };
             match artifact.open_member(m, loader) {
                 Ok(inner) => list(&inner, Some(&name), role, listing, failed),

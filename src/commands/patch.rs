@@ -134,15 +134,32 @@ fn patch_one(args: &PatchArgs, file: &Path, quiet: bool) -> anyhow::Result<Outco
     let input = &spooled
         .as_ref()
         .map_or_else(|| file.to_path_buf(), |t| t.path().to_path_buf());
-    crate::commands::refuse_container(input, "patch")?;
     let artifact = inspection::open(input, &mut |_| {})?;
-    let mut recorder = Recorder::default();
-    let graph = inspection::parse(input, &artifact, &mut recorder)?;
-    let layout = recorder.0.from_streams(&graph.streams);
-    let inspection = inspection::build(input, &artifact, &graph, None);
-
-    let edits = patch::plan(&inspection, &args.set, args.fix, args.jobs.map(i64::from))?;
-    let (splices, skipped) = patch::plan_splices(artifact.bytes(), &layout, &edits)?;
+    let jobs = args.jobs.map(i64::from);
+    // A skops file is a zip whose schema.json holds the settings; every other zip,
+    // `.npy` or legacy checkpoint is refused.
+    let schema = skops_schema(&artifact);
+    if schema.is_none() {
+        crate::commands::refuse_container(input, "patch")?;
+    }
+    let (edits, skipped, writes) = match schema {
+        Some(member) => {
+            let read = inspection::read_skops_schema(&artifact, member)?;
+            let edits = patch::plan(&read, &args.set, args.fix, jobs)?;
+            let parts = inspection::skops_parts(&artifact, member)?;
+            let (members, skipped) = patch::skops::plan(&parts, &member.name, &edits);
+            (edits, skipped, Writes::Members(members))
+        }
+        None => {
+            let mut recorder = Recorder::default();
+            let graph = inspection::parse(input, &artifact, &mut recorder)?;
+            let layout = recorder.0.from_streams(&graph.streams);
+            let inspection = inspection::build(input, &artifact, &graph, None);
+            let edits = patch::plan(&inspection, &args.set, args.fix, jobs)?;
+            let (splices, skipped) = patch::plan_splices(artifact.bytes(), &layout, &edits)?;
+            (edits, skipped, Writes::Splices(splices))
+        }
+    };
     if !skipped.is_empty() && (args.all_or_nothing || args.format == Format::Human) {
         for s in &skipped {
             eprintln!(
@@ -246,12 +263,18 @@ fn patch_one(args: &PatchArgs, file: &Path, quiet: bool) -> anyhow::Result<Outco
 
     let total = artifact.bytes().len() as u64;
     let bar = byte_progress("writing".to_string(), total, 64 << 20);
-    let tmp = patch::write(input, &artifact, &splices, &target, &mut |done| {
+    let mut progress = |done| {
         if let Some(bar) = &bar {
             bar.set_position(done);
         }
-    })
-    .with_context(|| {
+    };
+    let written = match &writes {
+        Writes::Splices(splices) => patch::write(input, &artifact, splices, &target, &mut progress),
+        Writes::Members(members) => {
+            patch::write_members(input, &artifact, members, &target, &mut progress)
+        }
+    };
+    let tmp = written.with_context(|| {
         format!(
             "cannot write the patched artifact next to {}",
             target.display()
@@ -266,7 +289,6 @@ fn patch_one(args: &PatchArgs, file: &Path, quiet: bool) -> anyhow::Result<Outco
         .unwrap_or_default();
     // The read-back decodes a compressed output into a spill of its own: the input's
     // spill is no longer needed, and its pages, freed now, serve the new one.
-    drop(graph);
     drop(artifact);
     verify(&tmp.path(), &edits).with_context(|| {
         format!(
@@ -371,14 +393,38 @@ fn backup_path(input: &Path) -> PathBuf {
     input.with_file_name(name)
 }
 
-/// Reads the written file back: it must parse to the end, and every edited setting must
-/// now hold its new value.
+/// What a run writes: splices of one pickle, or whole members of a skops file.
+enum Writes {
+    Splices(Vec<patch::Splice>),
+    Members(Vec<(String, Vec<u8>)>),
+}
+
+/// The `schema.json` of a skops file (None for anything else).
+fn skops_schema(artifact: &crate::container::Artifact) -> Option<&crate::container::zip::Member> {
+    use crate::container::zip::{ArchiveKind, Role};
+    let kind = artifact.archive.as_ref()?;
+    if *kind != ArchiveKind::Skops {
+        return None;
+    }
+    artifact
+        .members
+        .iter()
+        .find(|m| kind.role(m) == Role::Schema)
+}
+
+/// Reads the written file back: it must read to the end (a skops file: every member),
+/// and every edited setting must now hold its new value.
 fn verify(path: &Path, edits: &[Edit]) -> anyhow::Result<()> {
     let after = inspection::read(path, &mut |_| {})?;
+    let mut read = Vec::new();
+    let mut errors = Vec::new();
+    after.walk(&mut read, &mut errors);
+    if let Some(e) = errors.first() {
+        bail!("{e}");
+    }
+    let settings: Vec<_> = read.iter().flat_map(|i| &i.view.settings).collect();
     for e in edits {
-        let found = after
-            .view
-            .settings
+        let found = settings
             .iter()
             .find(|s| s.raw_path == e.setting.raw_path && s.name == e.setting.name);
         match found {

@@ -8,7 +8,9 @@
 
 mod codec;
 mod encoding;
+pub mod json;
 pub mod npy;
+pub mod skops;
 pub mod torch_legacy;
 pub mod zip;
 
@@ -249,14 +251,28 @@ impl Artifact {
     }
 
     /// Opens one member of this archive as an artifact of its own, named
-    /// `archive!member`, read by `loader`. A stored member is a range of the archive's
-    /// bytes; a deflated one is inflated into a temporary file (within the budget).
+    /// `archive!member`, read by `loader`.
     pub fn open_member(
         &self,
         member: &zip::Member,
         loader: Loader,
     ) -> Result<Artifact, ContainerError> {
         let path = PathBuf::from(format!("{}!{}", self.path.display(), member.name));
+        let bytes = self.member_bytes(member)?;
+        from_bytes(
+            path,
+            bytes,
+            member.size,
+            loader,
+            self.depth + 1,
+            Arc::clone(&self.budget),
+            &mut |_| {},
+        )
+    }
+
+    /// A member's uncompressed bytes: a stored member is a range of the archive's bytes;
+    /// a deflated one is inflated into a temporary file (within the budget).
+    pub fn member_bytes(&self, member: &zip::Member) -> Result<Bytes, ContainerError> {
         let fail = |problem| zip::ZipError {
             member: Some(member.name.clone()),
             offset: member.data_offset,
@@ -265,7 +281,7 @@ impl Artifact {
         if self.depth >= zip::MAX_DEPTH {
             return Err(fail(zip::ZipProblem::TooDeep).into());
         }
-        let bytes = match member.method {
+        Ok(match member.method {
             zip::Method::Stored => self.bytes.slice(member.data_range()).ok_or_else(|| {
                 fail(zip::ZipProblem::LocalHeader(
                     "the data lies past the end".into(),
@@ -284,16 +300,7 @@ impl Artifact {
             zip::Method::Other(_) => {
                 return Err(fail(zip::ZipProblem::Method(member.method.name())).into());
             }
-        };
-        from_bytes(
-            path,
-            bytes,
-            member.size,
-            loader,
-            self.depth + 1,
-            Arc::clone(&self.budget),
-            &mut |_| {},
-        )
+        })
     }
 
     /// Tells the kernel we are done with `[start, end)` of the decoded bytes, so a pass

@@ -10,6 +10,7 @@
 //! Nothing here reads a member's data except [`inflate`]: a stored 2 GB tensor storage is
 //! a range in the map that nobody touches.
 
+use std::collections::HashMap;
 use std::io::{self, Read, Write};
 
 /// The most members an archive may list: each costs us about a hundred bytes, and a
@@ -463,9 +464,268 @@ pub enum Role {
     Unknown,
 }
 
+/// One piece of a rewritten archive: bytes of the original, or new bytes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ZipPiece {
+    Copy(u64, u64),
+    Bytes(Vec<u8>),
+}
+
+fn le16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn le32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// Where the end-of-central-directory record starts.
+fn end_record(archive: &[u8]) -> Option<usize> {
+    let last = archive.len().checked_sub(22)?;
+    (last.saturating_sub(0xFFFF)..=last).rev().find(|&i| {
+        archive[i..].starts_with(b"PK\x05\x06")
+            && le16(archive, i + 20).is_some_and(|c| i + 22 + c as usize == archive.len())
+    })
+}
+
+/// The pieces of `archive` with the data of the `replaced` members changed, each
+/// compressed with its own method again (stored stays stored, deflated is deflated).
+/// Everything else is copied as it lies: every other member's local header, data and
+/// data descriptor, the bytes between members, the directory records (their offsets
+/// moved by the change in size), the archive comment. A replaced member's local
+/// header keeps its fields but for the CRC and sizes, which it now carries itself
+/// (no data descriptor). ZIP64 archives are refused: their sizes live in extra
+/// fields this writer does not rewrite.
+pub fn rewrite(
+    archive: &[u8],
+    members: &[Member],
+    replaced: &[(String, Vec<u8>)],
+) -> Result<Vec<ZipPiece>, ZipError> {
+    let zip64 = |offset: u64| {
+        ZipError::at(
+            offset,
+            None,
+            ZipProblem::Directory("a ZIP64 archive: rewriting one is not supported yet".into()),
+        )
+    };
+    let broken = |offset: u64, what: &str| {
+        ZipError::at(offset, None, ZipProblem::Directory(what.to_string()))
+    };
+    let eocd = end_record(archive).ok_or_else(|| broken(0, "no end of central directory"))?;
+    if eocd >= 20 && archive[eocd - 20..].starts_with(b"PK\x06\x07") {
+        return Err(zip64(eocd as u64 - 20));
+    }
+    let entries = le16(archive, eocd + 10).unwrap_or(0);
+    let cd_size = le32(archive, eocd + 12).unwrap_or(0);
+    let cd_offset = le32(archive, eocd + 16).unwrap_or(0);
+    if entries == 0xFFFF || cd_size == u32::MAX || cd_offset == u32::MAX {
+        return Err(zip64(eocd as u64));
+    }
+    let (cd_offset, cd_end) = (cd_offset as usize, cd_offset as usize + cd_size as usize);
+    if cd_end > eocd {
+        return Err(broken(
+            cd_offset as u64,
+            "the directory runs past its end record",
+        ));
+    }
+
+    let mut order: Vec<&Member> = members.iter().collect();
+    order.sort_by_key(|m| m.header_offset);
+    let mut pieces = Vec::new();
+    // Old local header offset to new, and the new CRC and sizes of replaced members.
+    let mut moved: HashMap<u64, u64> = HashMap::new();
+    let mut rewritten: HashMap<u64, (u32, u64, u64)> = HashMap::new();
+    let mut at = 0u64; // in the original
+    let mut written = 0u64; // in the output
+    for (i, m) in order.iter().enumerate() {
+        let extent_end = order
+            .get(i + 1)
+            .map_or(cd_offset as u64, |next| next.header_offset);
+        if m.header_offset > at {
+            pieces.push(ZipPiece::Copy(at, m.header_offset));
+            written += m.header_offset - at;
+        }
+        moved.insert(m.header_offset, written);
+        let new = replaced.iter().find(|(name, _)| *name == m.name);
+        match new {
+            None => {
+                pieces.push(ZipPiece::Copy(m.header_offset, extent_end));
+                written += extent_end - m.header_offset;
+            }
+            Some((_, data)) => {
+                let fail = |problem| ZipError::at(m.header_offset, Some(&m.name), problem);
+                let compressed = match m.method {
+                    Method::Stored => data.clone(),
+                    Method::Deflated => {
+                        let mut enc = flate2::write::DeflateEncoder::new(
+                            Vec::new(),
+                            flate2::Compression::default(),
+                        );
+                        enc.write_all(data)
+                            .and_then(|_| enc.finish())
+                            .map_err(|e| fail(ZipProblem::Spill(e.to_string())))?
+                    }
+                    Method::Other(_) => return Err(fail(ZipProblem::Method(m.method.name()))),
+                };
+                let (csize, size) = (compressed.len() as u64, data.len() as u64);
+                if csize >= u32::MAX as u64 || size >= u32::MAX as u64 {
+                    return Err(zip64(m.header_offset));
+                }
+                let start = m.header_offset as usize;
+                let mut header = archive
+                    .get(start..m.data_offset as usize)
+                    .ok_or_else(|| broken(m.header_offset, "a local header past the end"))?
+                    .to_vec();
+                if header.len() < 30
+                    || le32(&header, 18) == Some(u32::MAX)
+                    || le32(&header, 22) == Some(u32::MAX)
+                {
+                    return Err(zip64(m.header_offset));
+                }
+                let crc = {
+                    let mut h = flate2::Crc::new();
+                    h.update(data);
+                    h.sum()
+                };
+                let flags = le16(&header, 6).unwrap_or(0) & !0x0008;
+                header[6..8].copy_from_slice(&flags.to_le_bytes());
+                header[14..18].copy_from_slice(&crc.to_le_bytes());
+                header[18..22].copy_from_slice(&(csize as u32).to_le_bytes());
+                header[22..26].copy_from_slice(&(size as u32).to_le_bytes());
+                written += header.len() as u64 + csize;
+                pieces.push(ZipPiece::Bytes(header));
+                pieces.push(ZipPiece::Bytes(compressed));
+                rewritten.insert(m.header_offset, (crc, csize, size));
+            }
+        }
+        at = extent_end;
+    }
+    if (cd_offset as u64) > at {
+        pieces.push(ZipPiece::Copy(at, cd_offset as u64));
+        written += cd_offset as u64 - at;
+    }
+    let new_cd_offset = written;
+    if new_cd_offset >= u32::MAX as u64 {
+        return Err(zip64(cd_offset as u64));
+    }
+    let mut directory = Vec::with_capacity(cd_size as usize);
+    let mut p = cd_offset;
+    for _ in 0..entries {
+        if !archive
+            .get(p..)
+            .is_some_and(|r| r.starts_with(b"PK\x01\x02"))
+        {
+            return Err(broken(p as u64, "a directory record without its signature"));
+        }
+        let (n, m, k) = (
+            le16(archive, p + 28).unwrap_or(0) as usize,
+            le16(archive, p + 30).unwrap_or(0) as usize,
+            le16(archive, p + 32).unwrap_or(0) as usize,
+        );
+        let mut record = archive
+            .get(p..p + 46 + n + m + k)
+            .ok_or_else(|| broken(p as u64, "a directory record past the end"))?
+            .to_vec();
+        let local = le32(&record, 42).unwrap_or(0);
+        if local == u32::MAX {
+            return Err(zip64(p as u64));
+        }
+        let new_local = moved.get(&(local as u64)).copied().unwrap_or(local as u64);
+        record[42..46].copy_from_slice(&(new_local as u32).to_le_bytes());
+        if let Some(&(crc, csize, size)) = rewritten.get(&(local as u64)) {
+            let flags = le16(&record, 8).unwrap_or(0) & !0x0008;
+            record[8..10].copy_from_slice(&flags.to_le_bytes());
+            record[16..20].copy_from_slice(&crc.to_le_bytes());
+            record[20..24].copy_from_slice(&(csize as u32).to_le_bytes());
+            record[24..28].copy_from_slice(&(size as u32).to_le_bytes());
+        }
+        directory.extend_from_slice(&record);
+        p += record.len();
+    }
+    if p != cd_end {
+        return Err(broken(
+            p as u64,
+            "the directory records do not fill the directory",
+        ));
+    }
+    pieces.push(ZipPiece::Bytes(directory));
+    let mut end = archive[eocd..].to_vec();
+    end[16..20].copy_from_slice(&(new_cd_offset as u32).to_le_bytes());
+    pieces.push(ZipPiece::Bytes(end));
+    Ok(pieces)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn apply(archive: &[u8], pieces: &[ZipPiece]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for p in pieces {
+            match p {
+                ZipPiece::Copy(a, b) => out.extend_from_slice(&archive[*a as usize..*b as usize]),
+                ZipPiece::Bytes(b) => out.extend_from_slice(b),
+            }
+        }
+        out
+    }
+
+    fn data_of(archive: &[u8], m: &Member) -> Vec<u8> {
+        if m.method == Method::Stored {
+            return archive[m.data_range().start as usize..m.data_range().end as usize].to_vec();
+        }
+        let mut out = Vec::new();
+        inflate(archive, m, u64::MAX, &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn rewriting_a_member_keeps_every_other_byte() {
+        let big = vec![7u8; 5000];
+        for deflate in [false, true] {
+            let archive = build(&[
+                ("a.npy", b"first member", false),
+                ("schema.json", b"{\"x\": 1}", deflate),
+                ("z.bin", &big, true),
+            ]);
+            let members = read_directory(&archive).unwrap();
+            let new = b"{\"x\": null, \"longer\": true}".to_vec();
+            let pieces =
+                rewrite(&archive, &members, &[("schema.json".into(), new.clone())]).unwrap();
+            let out = apply(&archive, &pieces);
+            let after = read_directory(&out).unwrap();
+            assert_eq!(after.len(), 3);
+            for (old, new_m) in members.iter().zip(&after) {
+                assert_eq!(old.name, new_m.name);
+                assert_eq!(old.method, new_m.method, "same compression method");
+                if old.name != "schema.json" {
+                    assert_eq!(
+                        &archive[old.data_range().start as usize..old.data_range().end as usize],
+                        &out[new_m.data_range().start as usize..new_m.data_range().end as usize],
+                        "{} is byte-identical",
+                        old.name
+                    );
+                    assert_eq!(old.crc32, new_m.crc32);
+                }
+            }
+            let schema = after.iter().find(|m| m.name == "schema.json").unwrap();
+            assert_eq!(data_of(&out, schema), new);
+            let z = after.iter().find(|m| m.name == "z.bin").unwrap();
+            assert_eq!(data_of(&out, z), big);
+        }
+    }
+
+    #[test]
+    fn zip64_archives_are_refused_for_rewriting() {
+        let archive = build(&[("schema.json", b"{}", false)]);
+        let members = read_directory(&archive).unwrap();
+        let mut forged = archive.clone();
+        let eocd = end_record(&forged).unwrap();
+        forged[eocd + 16..eocd + 20].copy_from_slice(&u32::MAX.to_le_bytes());
+        let err =
+            rewrite(&forged, &members, &[("schema.json".into(), b"[]".to_vec())]).unwrap_err();
+        assert!(err.to_string().contains("ZIP64"), "{err}");
+    }
 
     /// Builds a zip with rawzip's writer: (name, data, deflate).
     pub(crate) fn build(members: &[(&str, &[u8], bool)]) -> Vec<u8> {

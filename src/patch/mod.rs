@@ -16,6 +16,7 @@ mod blob;
 mod encode;
 pub mod plan;
 pub mod request;
+pub mod skops;
 pub mod splice;
 pub mod staging;
 mod writer;
@@ -23,7 +24,7 @@ mod writer;
 pub use plan::{Edit, plan, plan_fix, plan_set};
 pub use request::{Request, RequestError, parse_value};
 pub use splice::{Layout, Piece, Recorder, Skipped, Splice, plan_splices, splices};
-pub use writer::write;
+pub use writer::{write, write_members};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PatchError {

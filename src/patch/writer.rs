@@ -29,11 +29,7 @@ pub fn write(
     target: &Path,
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<Staged> {
-    let dir = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let tmp = Staged::new_in(&dir)?;
+    let tmp = Staged::new_in(&staging_dir(target))?;
     let mut source = File::open(input)?;
     if splices.is_empty() {
         // Zero edits: the input, byte for byte (invariant 1), compressed or not.
@@ -74,6 +70,47 @@ pub fn write(
             }
         }
     }
+    tmp.file().sync_all()?;
+    Ok(tmp)
+}
+
+/// The folder the output is staged in: the target's own (the rename must not cross
+/// filesystems).
+fn staging_dir(target: &Path) -> std::path::PathBuf {
+    match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    }
+}
+
+/// Writes a zip archive (a skops file) with the `replaced` members' contents changed
+/// into a temporary file in `target`'s folder, every other member copied as it lies
+/// (by the kernel, as for a raw pickle), and returns it complete and synced.
+pub fn write_members(
+    input: &Path,
+    artifact: &Artifact,
+    replaced: &[(String, Vec<u8>)],
+    target: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<Staged> {
+    let pieces = crate::container::zip::rewrite(artifact.bytes(), &artifact.members, replaced)
+        .map_err(io::Error::other)?;
+    let tmp = Staged::new_in(&staging_dir(target))?;
+    let mut sink = RawSink {
+        source: File::open(input)?,
+        out: BufWriter::with_capacity(1 << 16, tmp.file().try_clone()?),
+        written: 0,
+    };
+    for piece in &pieces {
+        match piece {
+            crate::container::zip::ZipPiece::Copy(a, b) => {
+                sink.copy(*a, *b)?;
+                progress(*b);
+            }
+            crate::container::zip::ZipPiece::Bytes(bytes) => sink.bytes(bytes)?,
+        }
+    }
+    sink.out.flush()?;
     tmp.file().sync_all()?;
     Ok(tmp)
 }

@@ -79,7 +79,27 @@ pub fn render(i: &Inspection, options: &Options) -> String {
     if nested > 0 {
         let _ = write!(streams, " + {nested} nested (joblib object arrays)");
     }
-    if !i.streams.is_empty() || i.npy.is_none() {
+    if let Some(sk) = &i.skops {
+        let _ = writeln!(
+            out,
+            "  skops      protocol {}{}, {} nodes; skops.io.load imports what Globals lists, nothing is unpickled",
+            sk.protocol,
+            sk.skops_version
+                .as_deref()
+                .map(|v| format!(", written by skops {v}"))
+                .unwrap_or_default(),
+            thousands(sk.nodes as u64)
+        );
+        if sk.untrusted_types.is_empty() {
+            out.push_str("  untrusted  none: skops.io.load loads it without a trusted list\n");
+        } else {
+            let _ = writeln!(
+                out,
+                "  untrusted  {} (get_untrusted_types; skops.io.load refuses the file unless each is passed as trusted)",
+                sk.untrusted_types.join(", ")
+            );
+        }
+    } else if !i.streams.is_empty() || i.npy.is_none() {
         let _ = writeln!(
             out,
             "  protocol   {}, {streams}, {} opcodes",

@@ -70,6 +70,23 @@ pub struct ContainerEntry {
     /// A zip archive's members; null for other containers. The members read as
     /// artifacts follow this entry in `artifacts`, named `archive!member`.
     pub archive: Option<ArchiveEntry>,
+    /// A skops file's `schema.json` (the artifact `file.skops!schema.json`); null for
+    /// other containers.
+    pub skops: Option<SkopsEntry>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SkopsEntry {
+    /// The skops protocol the schema declares.
+    pub protocol: i64,
+    /// `_skops_version` as recorded; null when absent.
+    pub skops_version: Option<String>,
+    /// What `skops.io.get_untrusted_types` returns for the file, sorted: `skops.io.load`
+    /// refuses it unless each is passed as `trusted`.
+    pub untrusted_types: Vec<String>,
+    /// Nodes skops builds from the schema.
+    pub nodes: usize,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -91,7 +108,8 @@ pub struct MemberEntry {
     pub compressed_size: u64,
     pub size: u64,
     /// What the member holds: a format (`pickle`, `joblib`, `npy`, `pytorch`, `zip`, ...),
-    /// or `storage`, `schema`, `directory`, `data` (nothing a loader unpickles), or
+    /// `skops-schema` (read as the artifact `archive!schema.json`), or `storage`,
+    /// `directory`, `data` (nothing a loader unpickles), or
     /// `unreadable` (listed in `errors`).
     pub kind: String,
 }
@@ -293,6 +311,12 @@ fn artifact(i: &Inspection) -> ArtifactEntry {
                         kind: m.kind.clone(),
                     })
                     .collect(),
+            }),
+            skops: i.skops.as_ref().map(|k| SkopsEntry {
+                protocol: k.protocol,
+                skops_version: k.skops_version.clone(),
+                untrusted_types: k.untrusted_types.clone(),
+                nodes: k.nodes,
             }),
         },
         storages: i

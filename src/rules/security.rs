@@ -154,6 +154,9 @@ pub const RULES: &[&Rule] = &[&SEC001, &SEC002, &SEC003, &SEC004, &SEC005];
 const ALLOWLIST: &str = include_str!("data/allowlist.tsv");
 /// What `torch.save` pickles (harvested in its own environment: torch is a large install).
 const ALLOWLIST_TORCH: &str = include_str!("data/allowlist-torch.tsv");
+/// What `skops.io.load` imports for the same models (scripts/harvest_skops.py): the
+/// types of its own nodes (`builtins.str` key types, `numpy.random` generators).
+const ALLOWLIST_SKOPS: &str = include_str!("data/allowlist-skops.tsv");
 /// `sys.stdlib_module_names` of the Python the tables were made with.
 const STDLIB_MODULES: &str = include_str!("data/stdlib_modules.txt");
 
@@ -161,6 +164,7 @@ static ALLOWED: LazyLock<HashSet<(&'static str, &'static str)>> = LazyLock::new(
     ALLOWLIST
         .lines()
         .chain(ALLOWLIST_TORCH.lines())
+        .chain(ALLOWLIST_SKOPS.lines())
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| l.split_once('\t'))
         .collect()

@@ -7,6 +7,10 @@ Loads both artifacts (our own fixtures: trusted), then checks that
 - every prediction method gives identical output, with parallelism pinned to one worker
   (a forest's n_jobs>1 output is not even reproducible run to run otherwise).
 `--booster` also checks the XGBoost booster config and the LightGBM model text say 0.
+A skops file is loaded with `skops.io.load` (trusting what `get_untrusted_types` lists: our
+own fixtures), and its members are compared too: the same names in the same order, each
+compressed with the same method, and every member but schema.json and a booster's `.bin`
+byte-identical, compressed bytes included.
 Prints what differs and exits 1.
 """
 
@@ -16,6 +20,48 @@ import sys
 import joblib
 import numpy as np
 from threadpoolctl import threadpool_limits
+
+
+def is_zip(path):
+    with open(path, "rb") as f:
+        return f.read(4) == b"PK\x03\x04"
+
+
+def load(path):
+    if is_zip(path):
+        import skops.io as sio
+
+        return sio.load(path, trusted=sio.get_untrusted_types(file=path))
+    return joblib.load(path)
+
+
+def raw_member(path, info):
+    """A member's compressed bytes, as they lie in the archive."""
+    with open(path, "rb") as f:
+        f.seek(info.header_offset)
+        header = f.read(30)
+        name_len, extra_len = int.from_bytes(header[26:28], "little"), int.from_bytes(header[28:30], "little")
+        f.seek(info.header_offset + 30 + name_len + extra_len)
+        return f.read(info.compress_size)
+
+
+def member_problems(original_path, patched_path):
+    import zipfile
+
+    problems = []
+    with zipfile.ZipFile(original_path) as a, zipfile.ZipFile(patched_path) as b:
+        if a.namelist() != b.namelist():
+            return [f"members {a.namelist()} became {b.namelist()}"]
+        for x in a.infolist():
+            y = b.getinfo(x.filename)
+            if x.compress_type != y.compress_type:
+                problems.append(f"{x.filename}: compression {x.compress_type} became {y.compress_type}")
+            editable = x.filename == "schema.json" or x.filename.endswith(".bin")
+            if not editable and raw_member(original_path, x) != raw_member(patched_path, y):
+                problems.append(f"{x.filename} changed")
+            if b.testzip() is not None:
+                problems.append(f"{b.testzip()} fails its CRC")
+    return problems
 
 
 def estimators(root):
@@ -78,8 +124,8 @@ def main():
         if not k.startswith("--"):
             name, _, value = k.partition("=")
             wanted[name] = json.loads(value) if value else None
-    original, patched = joblib.load(original_path), joblib.load(patched_path)
-    problems = []
+    original, patched = load(original_path), load(patched_path)
+    problems = member_problems(original_path, patched_path) if is_zip(original_path) else []
     a, b = estimators(original), estimators(patched)
     if len(a) != len(b):
         problems.append(f"{len(a)} estimators before, {len(b)} after")
