@@ -950,9 +950,12 @@ impl Synth<'_> {
                     };
                 self.op(b'}');
                 self.memoize(r);
-                if !entries.is_empty() {
+                // skops pairs keys with `zip(key_types, content.items())`: entries past
+                // the last key type are audited but never constructed.
+                let built = entries.len().min(types.len());
+                if built > 0 {
                     self.op(b'(');
-                    for (i, (k, v)) in entries.iter().enumerate() {
+                    for (i, (k, v)) in entries.iter().take(built).enumerate() {
                         match types.get(i).map(String::as_str) {
                             Some("builtins.int") => match k.trim().parse::<i64>() {
                                 Ok(n) => self.int(n),
