@@ -37,6 +37,9 @@ _artifact() {
             artifact,inspect)
                 cmd="artifact__subcmd__inspect"
                 ;;
+            artifact,man)
+                cmd="artifact__subcmd__man"
+                ;;
             artifact,patch)
                 cmd="artifact__subcmd__patch"
                 ;;
@@ -67,6 +70,9 @@ _artifact() {
             artifact__subcmd__help,inspect)
                 cmd="artifact__subcmd__help__subcmd__inspect"
                 ;;
+            artifact__subcmd__help,man)
+                cmd="artifact__subcmd__help__subcmd__man"
+                ;;
             artifact__subcmd__help,patch)
                 cmd="artifact__subcmd__help__subcmd__patch"
                 ;;
@@ -83,7 +89,7 @@ _artifact() {
 
     case "${cmd}" in
         artifact)
-            opts="-h -V --color --max-decompressed --help --version inspect dis check patch verify diff rule init completions help"
+            opts="-h -V --color --max-decompressed --help --version inspect dis check patch verify diff rule init completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -124,7 +130,7 @@ _artifact() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "human json sarif github" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json sarif github junit gitlab json-lines" -- "${cur}"))
                     return 0
                     ;;
                 --exclude)
@@ -233,7 +239,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__help)
-            opts="inspect dis check patch verify diff rule init completions help"
+            opts="inspect dis check patch verify diff rule init completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -344,6 +350,20 @@ _artifact() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        artifact__subcmd__help__subcmd__man)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         artifact__subcmd__help__subcmd__patch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -417,6 +437,32 @@ _artifact() {
             case "${prev}" in
                 --format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-decompressed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        artifact__subcmd__man)
+            opts="-h -V --dir --color --max-decompressed --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)

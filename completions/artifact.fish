@@ -39,6 +39,7 @@ complete -c artifact -n "__fish_artifact_needs_command" -f -a "diff" -d 'What di
 complete -c artifact -n "__fish_artifact_needs_command" -f -a "rule" -d 'Show a rule\'s documentation, or list every rule.'
 complete -c artifact -n "__fish_artifact_needs_command" -f -a "init" -d 'Write a commented starter artifact.toml in the current folder'
 complete -c artifact -n "__fish_artifact_needs_command" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish) to standard output'
+complete -c artifact -n "__fish_artifact_needs_command" -f -a "man" -d 'Write the man pages (artifact.1, and artifact-COMMAND.1 for each command) into a folder'
 complete -c artifact -n "__fish_artifact_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c artifact -n "__fish_artifact_using_subcommand inspect" -l format -d 'Output format' -r -f -a "human\t'Tables and trees for people'
 json\t'Machine-readable JSON (see docs/json.md for the schema)'"
@@ -67,7 +68,10 @@ info\t''"
 complete -c artifact -n "__fish_artifact_using_subcommand check" -l format -d 'Output format' -r -f -a "human\t'One line per finding, and a summary'
 json\t'One JSON document (schema: docs/check.schema.json)'
 sarif\t'SARIF 2.1.0, for GitHub code scanning and other viewers'
-github\t'GitHub Actions workflow commands (annotations on the run)'"
+github\t'GitHub Actions workflow commands (annotations on the run)'
+junit\t'JUnit XML (GitLab, Jenkins, Azure Pipelines): a test suite per artifact, a failing test case per finding at or above --fail-on'
+gitlab\t'GitLab Code Quality (the Code Climate issue list a job\'s `reports:codequality` takes)'
+json-lines\t'One JSON object per line: each artifact\'s findings, each unreadable or skipped file, then the summary (schema: docs/check-lines.schema.json)'"
 complete -c artifact -n "__fish_artifact_using_subcommand check" -l exclude -d 'Leave out files and folders matching a glob (`**/data/*.csv`, `*.parquet`); matched against the path as given and found. Repeatable; counted in the summary' -r
 complete -c artifact -n "__fish_artifact_using_subcommand check" -l target -d 'A library version the serving environment runs, for VER001 (sklearn==1.9)' -r
 complete -c artifact -n "__fish_artifact_using_subcommand check" -l memory-budget -d 'MEM001\'s budget for all arrays together ("4 GiB")' -r
@@ -153,13 +157,21 @@ never\t''"
 complete -c artifact -n "__fish_artifact_using_subcommand completions" -l max-decompressed -d 'The most a compressed artifact may decompress to ("64 GiB"); more is an error, so that a decompression bomb cannot fill the disk' -r
 complete -c artifact -n "__fish_artifact_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions help" -f -a "inspect" -d 'Show what is inside an artifact: container, estimators, settings, arrays, globals.'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions help" -f -a "dis" -d 'List the opcodes of an artifact, like Python\'s pickletools.dis, including joblib arrays and nested streams.'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions help" -f -a "check" -d 'The CI gate: check artifacts and folders against the rules.'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions help" -f -a "patch" -d 'Rewrite settings in the byte stream, without executing the artifact.'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions help" -f -a "verify" -d 'Prove a repair: load both artifacts in isolated Python children, compare outputs on a sample, and measure what each costs at runtime.'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions help" -f -a "diff" -d 'What differs between two artifacts, as settings and objects, not bytes.'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions help" -f -a "rule" -d 'Show a rule\'s documentation, or list every rule.'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions help" -f -a "init" -d 'Write a commented starter artifact.toml in the current folder'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish) to standard output'
-complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c artifact -n "__fish_artifact_using_subcommand man" -l dir -d 'The folder to write the pages into (created if missing)' -r -F
+complete -c artifact -n "__fish_artifact_using_subcommand man" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c artifact -n "__fish_artifact_using_subcommand man" -l max-decompressed -d 'The most a compressed artifact may decompress to ("64 GiB"); more is an error, so that a decompression bomb cannot fill the disk' -r
+complete -c artifact -n "__fish_artifact_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c artifact -n "__fish_artifact_using_subcommand man" -s V -l version -d 'Print version'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions man help" -f -a "inspect" -d 'Show what is inside an artifact: container, estimators, settings, arrays, globals.'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions man help" -f -a "dis" -d 'List the opcodes of an artifact, like Python\'s pickletools.dis, including joblib arrays and nested streams.'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions man help" -f -a "check" -d 'The CI gate: check artifacts and folders against the rules.'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions man help" -f -a "patch" -d 'Rewrite settings in the byte stream, without executing the artifact.'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions man help" -f -a "verify" -d 'Prove a repair: load both artifacts in isolated Python children, compare outputs on a sample, and measure what each costs at runtime.'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions man help" -f -a "diff" -d 'What differs between two artifacts, as settings and objects, not bytes.'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions man help" -f -a "rule" -d 'Show a rule\'s documentation, or list every rule.'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions man help" -f -a "init" -d 'Write a commented starter artifact.toml in the current folder'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions man help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish) to standard output'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions man help" -f -a "man" -d 'Write the man pages (artifact.1, and artifact-COMMAND.1 for each command) into a folder'
+complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -11,6 +11,7 @@ $bin completions bash > completions/artifact.bash
 $bin completions zsh > completions/_artifact
 $bin completions fish > completions/artifact.fish
 $bin completions powershell > completions/_artifact.ps1
+rm -rf man && $bin man --dir man
 {
   echo "# Rules"
   echo

@@ -17,9 +17,10 @@ use crate::rules::Severity;
 #[derive(Debug, Parser)]
 #[command(
     name = "artifact",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (rule set ", crate::ruleset_version!(), ")"),
     propagate_version = true,
-    max_term_width = 100
+    max_term_width = 100,
+    after_help = "Examples:\n  artifact inspect model.joblib\n  artifact check models/ --format sarif > artifact.sarif\n  artifact patch model.joblib --fix -o fixed.joblib\n  artifact verify model.joblib fixed.joblib --data sample.csv"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -117,12 +118,20 @@ pub enum Command {
     Rule(RuleArgs),
 
     /// Write a commented starter artifact.toml in the current folder.
+    ///
+    /// Example: artifact init && artifact check models/
     Init(InitArgs),
 
     /// Print shell completions (bash, zsh, fish, powershell, elvish) to standard output.
     ///
     /// Example: artifact completions bash > /etc/bash_completion.d/artifact
     Completions(CompletionsArgs),
+
+    /// Write the man pages (artifact.1, and artifact-COMMAND.1 for each command) into a folder.
+    ///
+    /// Example: artifact man --dir /usr/local/share/man/man1
+    #[command(hide = true)]
+    Man(ManArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -186,6 +195,14 @@ pub enum CheckFormat {
     Sarif,
     /// GitHub Actions workflow commands (annotations on the run).
     Github,
+    /// JUnit XML (GitLab, Jenkins, Azure Pipelines): a test suite per artifact, a failing
+    /// test case per finding at or above --fail-on.
+    Junit,
+    /// GitLab Code Quality (the Code Climate issue list a job's `reports:codequality` takes).
+    Gitlab,
+    /// One JSON object per line: each artifact's findings, each unreadable or skipped file,
+    /// then the summary (schema: docs/check-lines.schema.json).
+    JsonLines,
 }
 
 // `--fail-on` takes the rules' own severities: one enum, named once.
@@ -404,6 +421,13 @@ pub struct InitArgs {
     /// Overwrite an existing artifact.toml.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The folder to write the pages into (created if missing).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

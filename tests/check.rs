@@ -397,6 +397,79 @@ fn json_validates_against_the_documented_schema() {
 }
 
 #[test]
+fn ci_formats_validate_and_keep_their_shape() {
+    // One clean file, one with findings in an archive member, one unreadable: every
+    // format says the same thing its own way.
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.pkl");
+    std::fs::write(&broken, b"\x80\x04\x95").unwrap();
+    let files = [
+        "fixtures/artifacts/npy_plain.npy".to_string(),
+        "fixtures/artifacts/sec_zip_nested.zip".to_string(),
+        broken.display().to_string(),
+    ];
+    let args = |format: &'static str| {
+        let mut a = vec!["check", "--isolated", "--format", format];
+        a.extend(files.iter().map(String::as_str));
+        a
+    };
+    let redact = |text: &str| text.replace(&broken.display().to_string(), "[TMP]/broken.pkl");
+
+    let junit = run(&args("junit"));
+    assert_eq!(
+        junit.status.code(),
+        Some(2),
+        "an unreadable file fails the gate"
+    );
+    insta::assert_snapshot!("junit", redact(&String::from_utf8_lossy(&junit.stdout)));
+
+    let gitlab = run(&args("gitlab"));
+    assert_eq!(gitlab.status.code(), Some(2));
+    insta::assert_snapshot!("gitlab", redact(&String::from_utf8_lossy(&gitlab.stdout)));
+
+    let lines = run(&args("json-lines"));
+    assert_eq!(lines.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&lines.stdout).into_owned();
+    let types: Vec<String> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(types.first().map(String::as_str), Some("artifact"));
+    assert_eq!(types.last().map(String::as_str), Some("summary"));
+    assert!(types.iter().any(|t| t == "error"), "{types:?}");
+
+    if common::skip_without_python() {
+        return;
+    }
+    validate("gitlab", &gitlab.stdout);
+    validate("check-lines", &lines.stdout);
+    // JUnit has no schema every consumer agrees on: check what GitLab and Jenkins read
+    // (suites of cases, each with a classname and a name; counts that add up).
+    let checked = common::python_code(
+        "import sys, xml.etree.ElementTree as ET\n\
+         root = ET.parse(sys.argv[1]).getroot()\n\
+         assert root.tag == 'testsuites'\n\
+         cases = root.findall('testsuite/testcase')\n\
+         assert all(c.get('classname') and c.get('name') for c in cases)\n\
+         assert int(root.get('tests')) == len(cases)\n\
+         assert int(root.get('failures')) == len(root.findall('testsuite/testcase/failure'))\n\
+         assert int(root.get('errors')) == len(root.findall('testsuite/testcase/error'))\n\
+         print(len(cases))",
+        &[&{
+            let path = dir.path().join("junit.xml");
+            std::fs::write(&path, &junit.stdout).unwrap();
+            path
+        }],
+    );
+    assert!(checked.trim().parse::<usize>().unwrap() >= 4, "{checked}");
+}
+
+#[test]
 fn github_annotations() {
     let out = run(&[
         "check",

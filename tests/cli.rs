@@ -389,6 +389,99 @@ fn help_teaches_with_examples() {
 }
 
 #[test]
+fn man_pages_in_the_repo_are_fresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&["man", "--dir", dir.path().to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut pages: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    pages.sort();
+    assert!(
+        pages.contains(&"artifact.1".to_string())
+            && pages.contains(&"artifact-check.1".to_string()),
+        "{pages:?}"
+    );
+    for page in &pages {
+        let made = std::fs::read_to_string(dir.path().join(page)).unwrap();
+        let committed =
+            std::fs::read_to_string(common::root().join("man").join(page)).unwrap_or_default();
+        assert!(
+            committed == made,
+            "man/{page} is stale: run scripts/update-generated.sh"
+        );
+    }
+    let committed = std::fs::read_dir(common::root().join("man"))
+        .unwrap()
+        .count();
+    assert_eq!(committed, pages.len(), "man/ holds pages no command makes");
+}
+
+#[test]
+fn every_command_help_ends_with_an_example() {
+    for command in [
+        "inspect",
+        "dis",
+        "check",
+        "patch",
+        "diff",
+        "verify",
+        "rule",
+        "init",
+        "completions",
+    ] {
+        let help = stdout(&run(&[command, "--help"]));
+        assert!(
+            help.contains("Example"),
+            "`artifact {command} --help` shows no example"
+        );
+    }
+    let top = stdout(&run(&["--help"]));
+    assert!(
+        top.trim_end()
+            .lines()
+            .last()
+            .is_some_and(|l| l.contains("artifact ")),
+        "{top}"
+    );
+}
+
+#[test]
+fn version_names_the_rule_set() {
+    let out = stdout(&run(&["--version"]));
+    assert_eq!(
+        out.trim(),
+        format!(
+            "artifact {} (rule set {})",
+            env!("CARGO_PKG_VERSION"),
+            artifact::rules::RULESET_VERSION
+        )
+    );
+}
+
+#[test]
+fn the_rule_set_version_moves_with_the_catalogue() {
+    use sha2::Digest;
+    let catalogue = run(&["rule", "--all", "--format", "json"]).stdout;
+    let digest: String = sha2::Sha256::digest(&catalogue)
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        digest,
+        artifact::rules::RULESET_DIGEST,
+        "the rules changed: bump ruleset_version! in src/rules/mod.rs, set RULESET_DIGEST to {digest}, and say what changed in CHANGELOG.md"
+    );
+}
+
+#[test]
 fn completions_in_the_repo_are_fresh() {
     for (shell, file) in [
         ("bash", "artifact.bash"),

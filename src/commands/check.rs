@@ -199,6 +199,17 @@ pub fn run(args: &CheckArgs, color: bool) -> anyhow::Result<ExitCode> {
             writeln!(out)?;
         }
         CheckFormat::Github => write!(out, "{}", github::render(&report))?,
+        CheckFormat::Junit => write!(out, "{}", crate::report::junit::render(&report))?,
+        CheckFormat::Gitlab => {
+            serde_json::to_writer_pretty(&mut out, &crate::report::gitlab::issues(&report))?;
+            writeln!(out)?;
+        }
+        CheckFormat::JsonLines => {
+            for line in check_json::CheckDocument::new(&report).lines() {
+                serde_json::to_writer(&mut out, &line)?;
+                writeln!(out)?;
+            }
+        }
     }
     out.flush()?;
     if args.format != CheckFormat::Human {

@@ -6,6 +6,7 @@ mod diff;
 mod dis;
 mod init;
 mod inspect;
+mod man;
 mod patch;
 mod rule;
 pub(crate) mod verify;
@@ -48,6 +49,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(args) => verify::run(&args),
         Command::Init(args) => init::run(&args),
         Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => man::run(&args),
     }
 }
 

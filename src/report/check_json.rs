@@ -92,7 +92,30 @@ pub struct UnusedSuppression<'a> {
     pub reason: &'a str,
 }
 
+/// One line of `check --format json-lines`, told apart by `type`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum CheckLine<'a> {
+    /// One artifact (a file, or a member of an archive) and its findings.
+    Artifact(ArtifactFindings<'a>),
+    /// A file that could not be read to the end.
+    Error(&'a FileError),
+    Skipped(SkippedFile<'a>),
+    /// Last: the run's totals and verdict.
+    Summary(Summary),
+}
+
 impl<'a> CheckDocument<'a> {
+    /// The document as lines: artifacts, errors, skipped files, then the summary.
+    pub fn lines(self) -> Vec<CheckLine<'a>> {
+        let mut lines: Vec<CheckLine<'a>> = Vec::new();
+        lines.extend(self.artifacts.into_iter().map(CheckLine::Artifact));
+        lines.extend(self.errors.iter().map(CheckLine::Error));
+        lines.extend(self.skipped.into_iter().map(CheckLine::Skipped));
+        lines.push(CheckLine::Summary(self.summary));
+        lines
+    }
+
     pub fn new(report: &'a CheckReport) -> Self {
         CheckDocument {
             schema_version: SCHEMA_VERSION,

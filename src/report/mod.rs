@@ -5,8 +5,10 @@ pub mod check_json;
 pub mod diff;
 pub mod dis;
 pub mod github;
+pub mod gitlab;
 pub mod inspect_human;
 pub mod inspect_json;
+pub mod junit;
 pub mod patch_human;
 pub mod patch_json;
 pub mod rule;
@@ -109,7 +111,7 @@ impl From<&crate::inspection::ReadError> for FileError {
 }
 
 /// The JSON Schemas committed under docs/, generated from the document types.
-pub fn schemas() -> [(&'static str, schemars::Schema); 8] {
+pub fn schemas() -> [(&'static str, schemars::Schema); 9] {
     [
         (
             "rule.schema.json",
@@ -130,6 +132,10 @@ pub fn schemas() -> [(&'static str, schemars::Schema); 8] {
         (
             "check.schema.json",
             schemars::schema_for!(check_json::CheckDocument<'static>),
+        ),
+        (
+            "check-lines.schema.json",
+            schemars::schema_for!(check_json::CheckLine<'static>),
         ),
         (
             "patch.schema.json",

@@ -101,6 +101,23 @@ impl Family {
     }
 }
 
+/// The rule set's version, as a literal (so that `--version` can `concat!` it). Bump it
+/// whenever a rule is added or removed or changes what it reports, and record the
+/// catalogue's digest beside it ([`RULESET_DIGEST`]; a test says when they disagree): a
+/// registry stores it with each verdict to tell which gate passed a model.
+#[macro_export]
+macro_rules! ruleset_version {
+    () => {
+        "2026.12.0"
+    };
+}
+
+pub const RULESET_VERSION: &str = ruleset_version!();
+
+/// SHA-256 (first 16 hex digits) of `artifact rule --all --format json` for
+/// [`RULESET_VERSION`].
+pub const RULESET_DIGEST: &str = "16ad49111585d4fe";
+
 /// One family's rules and the function that finds them.
 pub struct FamilyRules {
     pub family: Family,

