@@ -6,7 +6,11 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
+
+/// Held by whatever builds into [`wheel_target`]: the wheel's build and the hook's source
+/// build are the same package from two folders, and each replaces the other's binary.
+static BUILDING: Mutex<()> = Mutex::new(());
 
 /// Where the packaging builds go: apart from `cargo test`'s own target folder (whose lock
 /// the running tests hold), shared by the wheel and the hook's source build.
@@ -27,6 +31,7 @@ fn venv_bin(python: &Path) -> PathBuf {
 fn wheel() -> &'static Path {
     static WHEEL: OnceLock<PathBuf> = OnceLock::new();
     WHEEL.get_or_init(|| {
+        let _building = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
         let out = wheel_target().join("dist");
         let _ = std::fs::remove_dir_all(&out);
         let status = Command::new(venv_bin(&common::python()).join("maturin"))
@@ -216,6 +221,7 @@ fn the_pre_commit_hook_passes_good_models_and_fails_bad_ones() {
         ],
     );
     let pre_commit = venv_bin(&common::python()).join("pre-commit");
+    let _building = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
     let try_repo = |file: &str| {
         Command::new(&pre_commit)
             .arg("try-repo")

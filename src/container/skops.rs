@@ -588,12 +588,13 @@ impl Builder<'_> {
                 .get("content")
                 .ok_or_else(|| fail(at, "a state without 'content'"))
         };
-        let list = |value: &Json| {
-            value
-                .as_array()
-                .map(<[Json]>::to_vec)
-                .ok_or_else(|| fail(value.span.offset, "'content' is not a list"))
-        };
+        // Borrowed, not copied: a copy at every level would cost the square of the depth.
+        fn list(value: &Json) -> Result<&[Json], SkopsError> {
+            value.as_array().ok_or_else(|| SkopsError {
+                offset: value.span.offset,
+                problem: "'content' is not a list".into(),
+            })
+        }
         Ok(match loader {
             "JsonNode" => {
                 let text = content()?;
@@ -624,7 +625,7 @@ impl Builder<'_> {
             "ListNode" | "TupleNode" | "SetNode" => {
                 let items = list(content()?)?;
                 let mut refs = Vec::with_capacity(items.len());
-                for item in &items {
+                for item in items {
                     refs.push(self.tree(item, losses)?);
                 }
                 NodeKind::Sequence(refs)
@@ -666,7 +667,7 @@ impl Builder<'_> {
                 Some("json") => {
                     let items = list(content()?)?;
                     let mut refs = Vec::with_capacity(items.len());
-                    for item in &items {
+                    for item in items {
                         refs.push(self.tree(item, losses)?);
                     }
                     let shape = self.tree(self.field(state, "shape")?, losses)?;
