@@ -42,6 +42,35 @@ static TRUSTED: LazyLock<HashMap<&'static str, HashSet<&'static str>>> = LazyLoc
 
 const BIT_GENERATORS: &str = "RandomGeneratorNode.bit_generator";
 
+/// Stack for reading a schema: the JSON parser and the tree builder recurse once per
+/// level (at most [`json::MAX_DEPTH`]), and a caller's thread may have little (2 MiB
+/// for test and worker threads; a debug build's frames are several KiB). Only the pages
+/// touched are memory.
+const STACK: usize = 256 << 20;
+
+/// Runs `work` on a thread of its own with [`STACK`] of stack (on this thread when no
+/// thread can be had).
+fn on_deep_stack<T: Send, F: FnOnce() -> T + Send>(work: F) -> T {
+    let slot = std::sync::Mutex::new(Some(work));
+    let take = || slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let ran = std::thread::scope(|scope| {
+        let spawned = std::thread::Builder::new()
+            .name("skops-schema".into())
+            .stack_size(STACK)
+            .spawn_scoped(scope, || take().map(|w| w()));
+        match spawned.map(|handle| handle.join()) {
+            Ok(Ok(value)) => value,
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Err(_) => None,
+        }
+    });
+    match (ran, take()) {
+        (Some(value), _) => value,
+        (None, Some(work)) => work(),
+        (None, None) => unreachable!("the work ran on the thread, which returned its value"),
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("at offset {offset} of schema.json: {problem}")]
 pub struct SkopsError {
@@ -169,11 +198,11 @@ pub struct Schema {
 
 /// What the tree builder needs from the archive: whether a member exists (skops reads
 /// `file` members while it builds the tree, and a missing one stops the load).
-pub trait Members {
+pub trait Members: Sync {
     fn has(&self, name: &str) -> bool;
 }
 
-impl<F: Fn(&str) -> bool> Members for F {
+impl<F: Fn(&str) -> bool + Sync> Members for F {
     fn has(&self, name: &str) -> bool {
         self(name)
     }
@@ -182,6 +211,10 @@ impl<F: Fn(&str) -> bool> Members for F {
 impl Schema {
     /// Reads `schema.json` as `skops.io.load` does before it audits anything.
     pub fn parse(bytes: &[u8], members: &dyn Members) -> Result<Schema, SkopsError> {
+        on_deep_stack(|| Schema::parse_here(bytes, members))
+    }
+
+    fn parse_here(bytes: &[u8], members: &dyn Members) -> Result<Schema, SkopsError> {
         let doc = json::parse(bytes)?;
         let fail = |offset: u64, problem: String| SkopsError { offset, problem };
         if !matches!(doc.kind, JsonKind::Object(_)) {
@@ -801,7 +834,17 @@ impl Schema {
     /// values as values, bytes members inline (`bytes_of` reads them: a booster's blob is
     /// where its thread settings are). Arrays of `.npy` members are None: their sizes
     /// come from the members, and nothing in them is a setting.
-    pub fn to_pickle(&self, bytes_of: &mut dyn FnMut(&str) -> Option<Vec<u8>>) -> SyntheticPickle {
+    pub fn to_pickle(
+        &self,
+        bytes_of: &mut (dyn FnMut(&str) -> Option<Vec<u8>> + Send),
+    ) -> SyntheticPickle {
+        on_deep_stack(|| self.to_pickle_here(bytes_of))
+    }
+
+    fn to_pickle_here(
+        &self,
+        bytes_of: &mut (dyn FnMut(&str) -> Option<Vec<u8>> + Send),
+    ) -> SyntheticPickle {
         let mut out = Synth {
             schema: self,
             bytes: vec![0x80, 5],
@@ -827,7 +870,7 @@ struct Synth<'a> {
     memo: HashMap<NodeRef, u32>,
     /// Nodes being written (a reference back to one is a cycle).
     open: HashSet<NodeRef>,
-    bytes_of: &'a mut dyn FnMut(&str) -> Option<Vec<u8>>,
+    bytes_of: &'a mut (dyn FnMut(&str) -> Option<Vec<u8>> + Send),
 }
 
 impl Synth<'_> {
