@@ -90,12 +90,16 @@ pub struct Tool {
     /// Always `artifact`.
     pub name: &'static str,
     pub version: &'static str,
+    /// The rule set's version (`artifact --version` prints it too): store it with a
+    /// verdict to know which gate passed the model.
+    pub rule_set: &'static str,
 }
 
 impl Tool {
     pub const THIS: Tool = Tool {
         name: "artifact",
         version: env!("CARGO_PKG_VERSION"),
+        rule_set: crate::rules::RULESET_VERSION,
     };
 }
 

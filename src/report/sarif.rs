@@ -138,7 +138,8 @@ pub fn document(report: &CheckReport) -> Json {
                 "driver": {
                     "name": "artifact",
                     "version": env!("CARGO_PKG_VERSION"),
-                    "informationUri": "https://github.com/artifact-tool/artifact",
+                    "properties": { "ruleSet": crate::rules::RULESET_VERSION },
+                    "informationUri": "https://github.com/artifact-gate/artifact",
                     "rules": rule_objects,
                 },
             },
