@@ -440,6 +440,7 @@ fn ci_formats_validate_and_keep_their_shape() {
     let lines = run(&args("json-lines"));
     assert_eq!(lines.status.code(), Some(2));
     let text = String::from_utf8_lossy(&lines.stdout).into_owned();
+    insta::assert_snapshot!("json_lines", redact(&text));
     let types: Vec<String> = text
         .lines()
         .map(|l| {
