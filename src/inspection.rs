@@ -715,8 +715,11 @@ pub fn skops_parts(
             path: path.clone(),
             source,
         })?;
-    let schema = Schema::parse(&bytes, &|name: &str| find(name).is_some())
-        .map_err(|source| ReadError::Skops { path, source })?;
+    let fail = |source| ReadError::Skops {
+        path: path.clone(),
+        source,
+    };
+    let schema = Schema::parse(&bytes, &|name: &str| find(name).is_some()).map_err(fail)?;
     let mut unreadable = None;
     let synthetic = schema.to_pickle(&mut |file| {
         let m = find(file)?;
@@ -731,6 +734,7 @@ pub fn skops_parts(
             }
         }
     });
+    let synthetic = synthetic.map_err(fail)?;
     match unreadable {
         Some(e) => Err(e),
         None => Ok(SkopsParts {

@@ -12,9 +12,10 @@
 
 use crate::pickle::graph::Span;
 
-/// Deeper than any schema skops writes (each Python object nests two or three levels);
-/// CPython's own parser gives up near 1,000 on its default recursion limit.
-pub const MAX_DEPTH: usize = 900;
+/// Far deeper than any schema skops writes (each Python object nests two or three
+/// levels; a pipeline of ensembles is a few dozen). CPython's own parser allows about
+/// 1,000 on its default recursion limit; a schema between the two fails closed (exit 2).
+pub const MAX_DEPTH: usize = 512;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Json {

@@ -46,28 +46,30 @@ const BIT_GENERATORS: &str = "RandomGeneratorNode.bit_generator";
 /// level (at most [`json::MAX_DEPTH`]), and a caller's thread may have little (2 MiB
 /// for test and worker threads; a debug build's frames are several KiB). Only the pages
 /// touched are memory.
-const STACK: usize = 256 << 20;
+const STACK: usize = 32 << 20;
 
-/// Runs `work` on a thread of its own with [`STACK`] of stack (on this thread when no
-/// thread can be had).
-fn on_deep_stack<T: Send, F: FnOnce() -> T + Send>(work: F) -> T {
-    let slot = std::sync::Mutex::new(Some(work));
-    let take = || slot.lock().unwrap_or_else(|e| e.into_inner()).take();
-    let ran = std::thread::scope(|scope| {
-        let spawned = std::thread::Builder::new()
+/// Runs `work` on a thread of its own with [`STACK`] of stack; None when no thread can
+/// be had (a process at its address-space limit), rather than risk this thread's stack.
+fn on_deep_stack<T: Send, F: FnOnce() -> T + Send>(work: F) -> Option<T> {
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
             .name("skops-schema".into())
             .stack_size(STACK)
-            .spawn_scoped(scope, || take().map(|w| w()));
-        match spawned.map(|handle| handle.join()) {
-            Ok(Ok(value)) => value,
-            Ok(Err(panic)) => std::panic::resume_unwind(panic),
-            Err(_) => None,
+            .spawn_scoped(scope, work)
+            .ok()?;
+        match handle.join() {
+            Ok(value) => Some(value),
+            Err(panic) => std::panic::resume_unwind(panic),
         }
-    });
-    match (ran, take()) {
-        (Some(value), _) => value,
-        (None, Some(work)) => work(),
-        (None, None) => unreachable!("the work ran on the thread, which returned its value"),
+    })
+}
+
+/// The error when no thread can be started to read a schema.
+fn no_thread() -> SkopsError {
+    SkopsError {
+        offset: 0,
+        problem: "cannot start a thread to read the schema (the process is at its memory limit)"
+            .into(),
     }
 }
 
@@ -211,7 +213,7 @@ impl<F: Fn(&str) -> bool + Sync> Members for F {
 impl Schema {
     /// Reads `schema.json` as `skops.io.load` does before it audits anything.
     pub fn parse(bytes: &[u8], members: &dyn Members) -> Result<Schema, SkopsError> {
-        on_deep_stack(|| Schema::parse_here(bytes, members))
+        on_deep_stack(|| Schema::parse_here(bytes, members)).unwrap_or_else(|| Err(no_thread()))
     }
 
     fn parse_here(bytes: &[u8], members: &dyn Members) -> Result<Schema, SkopsError> {
@@ -837,8 +839,8 @@ impl Schema {
     pub fn to_pickle(
         &self,
         bytes_of: &mut (dyn FnMut(&str) -> Option<Vec<u8>> + Send),
-    ) -> SyntheticPickle {
-        on_deep_stack(|| self.to_pickle_here(bytes_of))
+    ) -> Result<SyntheticPickle, SkopsError> {
+        on_deep_stack(|| self.to_pickle_here(bytes_of)).ok_or_else(no_thread)
     }
 
     fn to_pickle_here(
@@ -1216,7 +1218,7 @@ mod tests {
             1,
         ));
         let schema = Schema::parse(text.as_bytes(), &no_members).unwrap();
-        let synthetic = schema.to_pickle(&mut |_| None);
+        let synthetic = schema.to_pickle(&mut |_| None).unwrap();
         let n_jobs_at = text
             .find(r#"{"__class__": "str", "__module__": "builtins", "__loader__": "JsonNode""#)
             .unwrap() as u64;
