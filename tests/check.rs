@@ -450,7 +450,11 @@ fn ci_formats_validate_and_keep_their_shape() {
                 .to_string()
         })
         .collect();
-    assert_eq!(types.first().map(String::as_str), Some("artifact"));
+    // Lines come in the files' order (sorted), each as soon as its file is checked.
+    assert!(
+        types.iter().filter(|t| *t == "artifact").count() >= 4,
+        "{types:?}"
+    );
     assert_eq!(types.last().map(String::as_str), Some("summary"));
     assert!(types.iter().any(|t| t == "error"), "{types:?}");
 
@@ -668,4 +672,34 @@ fn target_versions_strict_and_allowed_globals() {
     assert!(codes(&doc).is_empty(), "{doc}");
     assert_eq!(doc["summary"]["suppressed"], 1);
     assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn json_lines_stream_each_file_as_it_is_checked() {
+    // Files are checked in sorted order; the second is a FIFO nobody writes to, so reading
+    // it blocks forever. The first file's line must arrive all the same.
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("a.pkl");
+    std::fs::copy(common::fixture("ct_logreg.p5.pkl"), &first).unwrap();
+    let fifo = dir.path().join("z.pkl");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let mut child = common::artifact()
+        .args(["check", "--isolated", "--format", "json-lines"])
+        .arg(&first)
+        .arg(&fifo)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(line["type"], "artifact");
+    assert!(line["path"].as_str().unwrap().ends_with("a.pkl"), "{line}");
+    assert!(!line["findings"].as_array().unwrap().is_empty());
 }

@@ -4,8 +4,8 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 
 use anyhow::{Context, anyhow};
 use sha2::{Digest, Sha256};
@@ -119,7 +119,6 @@ pub fn run(args: &CheckArgs, color: bool) -> anyhow::Result<ExitCode> {
         errors: walk_errors,
         excluded,
     } = discover(&args.paths, &exclude)?;
-    let results = read_all(&files, &options);
 
     let root = loaded.root();
     let mut used = vec![false; cfg.suppress.len()];
@@ -129,14 +128,46 @@ pub fn run(args: &CheckArgs, color: bool) -> anyhow::Result<ExitCode> {
         errors: walk_errors,
         ..CheckReport::default()
     };
-    for ((path, candidate), checked) in files.iter().zip(results) {
+    // JSON lines stream: each file's lines as soon as it (and every file before it) is
+    // checked, so a registry scan can be followed and piped as it runs.
+    let stream = args.format == CheckFormat::JsonLines;
+    let mut lines_written = (0, 0, 0);
+    let mut stream_lines =
+        |report: &CheckReport, skipped: &[(String, String)]| -> std::io::Result<()> {
+            if !stream {
+                return Ok(());
+            }
+            let mut out = std::io::stdout().lock();
+            let (a, e, s) = lines_written;
+            for artifact in &report.artifacts[a..] {
+                serde_json::to_writer(&mut out, &check_json::CheckLine::artifact(artifact))?;
+                writeln!(out)?;
+            }
+            for error in &report.errors[e..] {
+                serde_json::to_writer(&mut out, &check_json::CheckLine::Error(error))?;
+                writeln!(out)?;
+            }
+            for (path, reason) in &skipped[s..] {
+                serde_json::to_writer(&mut out, &check_json::CheckLine::skipped(path, reason))?;
+                writeln!(out)?;
+            }
+            lines_written = (report.artifacts.len(), report.errors.len(), skipped.len());
+            out.flush()
+        };
+    stream_lines(&report, &skipped)?;
+    let mut written = Ok(());
+    read_all(&files, &options, &mut |i, checked| {
+        let (path, candidate) = &files[i];
         if *candidate == Candidate::Maybe && checked.refused {
             skipped.push((
                 display(path),
                 "not an artifact (pickle.load and joblib.load refuse it before importing anything)"
                     .into(),
             ));
-            continue;
+            if written.is_ok() {
+                written = stream_lines(&report, &skipped);
+            }
+            return;
         }
         report.errors.extend(checked.errors);
         let mut hash = None;
@@ -171,7 +202,11 @@ pub fn run(args: &CheckArgs, color: bool) -> anyhow::Result<ExitCode> {
                 findings: kept,
             });
         }
-    }
+        if written.is_ok() {
+            written = stream_lines(&report, &skipped);
+        }
+    });
+    written?;
     report.skipped = skipped;
     report.unused_suppressions = cfg
         .suppress
@@ -205,10 +240,8 @@ pub fn run(args: &CheckArgs, color: bool) -> anyhow::Result<ExitCode> {
             writeln!(out)?;
         }
         CheckFormat::JsonLines => {
-            for line in check_json::CheckDocument::new(&report).lines() {
-                serde_json::to_writer(&mut out, &line)?;
-                writeln!(out)?;
-            }
+            serde_json::to_writer(&mut out, &check_json::CheckLine::summary(&report))?;
+            writeln!(out)?;
         }
     }
     out.flush()?;
@@ -338,47 +371,76 @@ pub(crate) fn candidate(path: &Path) -> Candidate {
 }
 
 /// Reads and checks every file on all cores; results come back in input order.
-fn read_all(files: &[(PathBuf, Candidate)], options: &rules::Options) -> Vec<Checked> {
+/// Checks every file on worker threads and hands each result to `each` in the files'
+/// order, as soon as it and every one before it are done.
+fn read_all(
+    files: &[(PathBuf, Candidate)],
+    options: &rules::Options,
+    each: &mut dyn FnMut(usize, Checked),
+) {
     let next = AtomicUsize::new(0);
     let slots: Vec<Mutex<Option<Checked>>> = files.iter().map(|_| Mutex::new(None)).collect();
+    let done = (Mutex::new(()), Condvar::new());
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .min(files.len().max(1));
     std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((path, _)) = files.get(i) else { break };
-                    let result = check_one(path, options);
-                    if let Ok(mut slot) = slots[i].lock() {
-                        *slot = Some(result);
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((path, _)) = files.get(i) else { break };
+                        let result = check_one(path, options);
+                        if let Ok(mut slot) = slots[i].lock() {
+                            *slot = Some(result);
+                        }
+                        done.1.notify_all();
                     }
+                })
+            })
+            .collect();
+        let take = |i: usize| slots[i].lock().ok().and_then(|mut s| s.take());
+        for (i, (path, _)) in files.iter().enumerate() {
+            let checked = loop {
+                if let Some(c) = take(i) {
+                    break Some(c);
                 }
-            });
+                if handles.iter().all(|h| h.is_finished()) {
+                    break take(i);
+                }
+                // A timeout, not only the notification: a result stored between the
+                // check above and this wait is picked up at the next turn.
+                if let Ok(guard) = done.0.lock() {
+                    let _ = done
+                        .1
+                        .wait_timeout(guard, std::time::Duration::from_millis(20));
+                }
+            };
+            each(
+                i,
+                checked.unwrap_or_else(|| {
+                    // A worker panicked on this file: report it, never drop it silently.
+                    let error = ReadError::Container {
+                        path: display(path),
+                        source: container::ContainerError::Open(std::io::Error::other(
+                            "internal error while checking this file",
+                        )),
+                    };
+                    Checked {
+                        artifacts: Vec::new(),
+                        errors: vec![FileError::from(&error)],
+                        refused: false,
+                    }
+                }),
+            );
+        }
+        // Joined here, a worker's panic is the internal error above, not the scope's.
+        for h in handles {
+            let _ = h.join();
         }
     });
-    slots
-        .into_iter()
-        .zip(files)
-        .map(|(slot, (path, _))| {
-            slot.into_inner().ok().flatten().unwrap_or_else(|| {
-                // A worker panicked on this file: report it, never drop it silently.
-                let error = ReadError::Container {
-                    path: display(path),
-                    source: container::ContainerError::Open(std::io::Error::other(
-                        "internal error while checking this file",
-                    )),
-                };
-                Checked {
-                    artifacts: Vec::new(),
-                    errors: vec![FileError::from(&error)],
-                    refused: false,
-                }
-            })
-        })
-        .collect()
 }
 
 /// Reads and checks one file, and every member of it that is an artifact. When one does

@@ -105,17 +105,32 @@ pub enum CheckLine<'a> {
     Summary(Summary),
 }
 
-impl<'a> CheckDocument<'a> {
-    /// The document as lines: artifacts, errors, skipped files, then the summary.
-    pub fn lines(self) -> Vec<CheckLine<'a>> {
-        let mut lines: Vec<CheckLine<'a>> = Vec::new();
-        lines.extend(self.artifacts.into_iter().map(CheckLine::Artifact));
-        lines.extend(self.errors.iter().map(CheckLine::Error));
-        lines.extend(self.skipped.into_iter().map(CheckLine::Skipped));
-        lines.push(CheckLine::Summary(self.summary));
-        lines
+impl<'a> CheckLine<'a> {
+    /// The line of one artifact, written as soon as its file is checked.
+    pub fn artifact(a: &'a super::check::ArtifactResult) -> Self {
+        CheckLine::Artifact(artifact(a))
     }
 
+    pub fn skipped(path: &'a str, reason: &'a str) -> Self {
+        CheckLine::Skipped(SkippedFile { path, reason })
+    }
+
+    /// The last line: the run's totals and verdict.
+    pub fn summary(report: &'a CheckReport) -> Self {
+        CheckLine::Summary(CheckDocument::new(report).summary)
+    }
+}
+
+fn artifact(a: &super::check::ArtifactResult) -> ArtifactFindings<'_> {
+    ArtifactFindings {
+        path: &a.path,
+        file: a.file(),
+        member: a.member.as_deref(),
+        findings: a.findings.iter().map(finding).collect(),
+    }
+}
+
+impl<'a> CheckDocument<'a> {
     pub fn new(report: &'a CheckReport) -> Self {
         CheckDocument {
             schema_version: SCHEMA_VERSION,
@@ -133,16 +148,7 @@ impl<'a> CheckDocument<'a> {
                 fail_on: report.fail_on,
                 failed: report.failed || !report.errors.is_empty(),
             },
-            artifacts: report
-                .artifacts
-                .iter()
-                .map(|a| ArtifactFindings {
-                    path: &a.path,
-                    file: a.file(),
-                    member: a.member.as_deref(),
-                    findings: a.findings.iter().map(finding).collect(),
-                })
-                .collect(),
+            artifacts: report.artifacts.iter().map(artifact).collect(),
             errors: &report.errors,
             skipped: report
                 .skipped
