@@ -698,7 +698,15 @@ pub struct SkopsParts {
     pub bytes: container::Bytes,
     pub schema: container::skops::Schema,
     pub synthetic: container::skops::SyntheticPickle,
+    /// Bytes members too large to copy into the synthetic pickle (their settings are
+    /// not read), with their sizes.
+    pub too_large: Vec<(String, u64)>,
 }
+
+/// The largest bytes member copied into the synthetic pickle: a booster's blob is where
+/// its thread settings are, and boosters are megabytes; a larger member would make the
+/// reader's memory follow the artifact's size.
+const MAX_INLINE_MEMBER: u64 = 256 << 20;
 
 /// Reads the parts of a skops schema; a bytes member it names that cannot be read is an
 /// error (skops reads them all before it loads anything).
@@ -721,8 +729,13 @@ pub fn skops_parts(
     };
     let schema = Schema::parse(&bytes, &|name: &str| find(name).is_some()).map_err(fail)?;
     let mut unreadable = None;
+    let mut too_large = Vec::new();
     let synthetic = schema.to_pickle(&mut |file| {
         let m = find(file)?;
+        if m.size > MAX_INLINE_MEMBER {
+            too_large.push((m.name.clone(), m.size));
+            return None;
+        }
         match archive.member_bytes(m) {
             Ok(b) => Some(b.to_vec()),
             Err(e) => {
@@ -741,6 +754,7 @@ pub fn skops_parts(
             bytes,
             schema,
             synthetic,
+            too_large,
         }),
     }
 }
@@ -753,6 +767,15 @@ pub fn read_skops_schema(
     archive: &Artifact,
     member: &container::zip::Member,
 ) -> Result<Inspection, ReadError> {
+    skops_inspection(archive, member, &skops_parts(archive, member)?)
+}
+
+/// The inspection of a schema whose parts are read already (`patch` needs both).
+pub fn skops_inspection(
+    archive: &Artifact,
+    member: &container::zip::Member,
+    parts: &SkopsParts,
+) -> Result<Inspection, ReadError> {
     use crate::model::{GetattrTarget, GlobalRef, Invocation};
     let path = format!("{}!{}", archive.path.display(), member.name);
     let fail = |source| ReadError::Skops {
@@ -761,8 +784,11 @@ pub fn read_skops_schema(
     };
     let find = |name: &str| archive.members.iter().find(|m| m.name == name && !m.is_dir);
     let SkopsParts {
-        schema, synthetic, ..
-    } = skops_parts(archive, member)?;
+        schema,
+        synthetic,
+        too_large,
+        ..
+    } = parts;
     let parsed = pickle::parse_reading(&synthetic.bytes, &mut Quiet, Reading::PickleLoad);
     if let Some(e) = &parsed.error {
         return Err(fail(container::skops::SkopsError {
@@ -810,6 +836,11 @@ pub fn read_skops_schema(
         .collect();
     view.globals = globals.clone();
     view.invocations = invocations.clone();
+    view.warnings.extend(too_large.iter().map(|(name, size)| {
+        format!(
+            "the bytes member {name} ({size} bytes) is larger than {MAX_INLINE_MEMBER} bytes: settings inside it (a booster's threads) are not read"
+        )
+    }));
     view.arrays = schema
         .array_members()
         .into_iter()

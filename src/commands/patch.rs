@@ -144,9 +144,9 @@ fn patch_one(args: &PatchArgs, file: &Path, quiet: bool) -> anyhow::Result<Outco
     }
     let (edits, skipped, writes) = match schema {
         Some(member) => {
-            let read = inspection::read_skops_schema(&artifact, member)?;
-            let edits = patch::plan(&read, &args.set, args.fix, jobs)?;
             let parts = inspection::skops_parts(&artifact, member)?;
+            let read = inspection::skops_inspection(&artifact, member, &parts)?;
+            let edits = patch::plan(&read, &args.set, args.fix, jobs)?;
             let (members, skipped) = patch::skops::plan(&parts, &member.name, &edits);
             (edits, skipped, Writes::Members(members))
         }
