@@ -836,3 +836,66 @@ fn hostile_skops_schemas_exit_2_with_the_offset_in_schema_json() {
         assert!(text.contains(message), "{what}: {text}");
     }
 }
+
+#[test]
+fn a_huge_bytes_member_of_a_skops_file_is_not_copied() {
+    // 300 MiB of zeros, deflated: the schema names it as a BytesNode. Copying it into
+    // memory would not fit the 256 MiB limit; it is skipped with a warning instead.
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.skops");
+    let schema = br#"{"__class__": "bytes", "__module__": "builtins", "__loader__": "BytesNode", "file": "big.bin", "protocol": 2}"#;
+    let mut out = Vec::new();
+    let mut archive = rawzip::ZipArchiveWriter::new(&mut out);
+    {
+        let (mut entry, config) = archive
+            .new_file("big.bin")
+            .compression_method(rawzip::CompressionMethod::DEFLATE)
+            .start()
+            .unwrap();
+        let encoder = flate2::write::DeflateEncoder::new(&mut entry, flate2::Compression::fast());
+        let mut writer = config.wrap(encoder);
+        let block = vec![0u8; 1 << 20];
+        for _ in 0..300 {
+            writer.write_all(&block).unwrap();
+        }
+        let (encoder, descriptor) = writer.finish().unwrap();
+        encoder.finish().unwrap();
+        entry.finish(descriptor).unwrap();
+    }
+    {
+        let (mut entry, config) = archive
+            .new_file("schema.json")
+            .compression_method(rawzip::CompressionMethod::STORE)
+            .start()
+            .unwrap();
+        let mut writer = config.wrap(&mut entry);
+        writer.write_all(schema).unwrap();
+        let (_, descriptor) = writer.finish().unwrap();
+        entry.finish(descriptor).unwrap();
+    }
+    archive.finish().unwrap();
+    std::fs::write(&path, out).unwrap();
+    let out = std::process::Command::new("prlimit")
+        .arg(format!("--as={}", 256u64 << 20))
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_artifact"))
+        .args(["inspect", "--format", "json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let warned = doc["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| a["warnings"].as_array().unwrap().clone())
+        .any(|w| w.as_str().unwrap().contains("big.bin"));
+    assert!(warned, "{doc}");
+}
