@@ -11,30 +11,16 @@ import os
 import sys
 
 import skops.io as sio
-from skops.io import _general, _numpy, _sklearn, _utils
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from harvest_skops import imports_of  # noqa: E402 - the one recorder of skops's lookups
 
 
 def imports(path):
     seen = set()
-
-    def wrap(fn):
-        def recording(module, name):
-            seen.add((module, name))
-            return fn(module, name)
-
-        return recording
-
-    saved = []
-    for module in (_general, _numpy, _sklearn, _utils):
-        for attr in ("gettype", "_import_obj"):
-            if hasattr(module, attr):
-                saved.append((module, attr, getattr(module, attr)))
-                setattr(module, attr, wrap(getattr(module, attr)))
-    try:
-        sio.load(path, trusted=sio.get_untrusted_types(file=path))
-    finally:
-        for module, attr, fn in saved:
-            setattr(module, attr, fn)
+    with open(path, "rb") as f:
+        imports_of(f.read(), seen)
     return sorted(f"{m}.{n}" for m, n in seen)
 
 
