@@ -34,6 +34,16 @@ pub struct Cli {
     /// that a decompression bomb cannot fill the disk.
     #[arg(long, value_name = "SIZE", global = true)]
     pub max_decompressed: Option<String>,
+
+    /// For remote inputs (https://, s3://, gs://, az://): the longest one request may
+    /// wait for an answer, retries included, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, global = true)]
+    pub remote_timeout: u64,
+
+    /// Print what reading cost on standard error when done: bytes fetched, requests
+    /// made and time taken (for remote inputs; a local file costs no requests).
+    #[arg(long, global = true)]
+    pub stats: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -326,7 +326,21 @@ impl ReadError {
 /// imported and calls made there are findings all the same.
 pub fn read(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Inspection, ReadError> {
     let artifact = open(path, progress)?;
-    read_artifact(&artifact)
+    let result = read_artifact(&artifact);
+    fetched_whole(&artifact)?;
+    result
+}
+
+/// Fails a remote artifact's reading if a fetch failed along the way: what was read after
+/// it may have been a hole (fail closed, never "no issues").
+pub fn fetched_whole(artifact: &Artifact) -> Result<(), ReadError> {
+    match artifact.fetch_failure() {
+        Some(source) => Err(ReadError::Container {
+            path: artifact.path.display().to_string(),
+            source,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Reads an opened artifact (a file, or a member of an archive) to the end.
@@ -846,7 +860,7 @@ pub fn skops_inspection(
         .into_iter()
         .map(|a| {
             let header = find(&a.file)
-                .and_then(|m| container::zip::head(archive.bytes(), m, 4096))
+                .and_then(|m| archive.member_head(m, 4096))
                 .and_then(|head| container::npy::read_header(&head).ok());
             ArrayInfo {
                 path: a.path,

@@ -5,10 +5,11 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 /// Each layer and what it may import, bottom first. `commands` and `main` wire everything.
-const LAYERS: [(&str, &[&str]); 11] = [
+const LAYERS: [(&str, &[&str]); 12] = [
     ("units", &[]),
-    ("pickle", &[]),
-    ("container", &["pickle"]),
+    ("store", &[]),
+    ("pickle", &["store"]),
+    ("container", &["pickle", "store"]),
     ("model", &["pickle"]),
     ("inspection", &["container", "model", "pickle"]),
     ("rules", &["inspection", "model", "pickle", "units"]),

@@ -303,6 +303,23 @@ fn is_excluded(exclude: &globset::GlobSet, path: &Path) -> bool {
 fn discover(paths: &[PathBuf], exclude: &globset::GlobSet) -> anyhow::Result<Discovered> {
     let mut found = Discovered::default();
     for path in paths {
+        if let Some(url) = crate::store::remote_url(path) {
+            if !url.ends_with('/') {
+                found.files.push((path.clone(), Candidate::Certain));
+                continue;
+            }
+            // A prefix: every object under it, as a folder's files are.
+            for (object, _) in crate::store::list_remote(url)? {
+                let object = PathBuf::from(object);
+                if is_excluded(exclude, &object) {
+                    found.excluded += 1;
+                    continue;
+                }
+                let candidate = candidate(&object);
+                found.files.push((object, candidate));
+            }
+            continue;
+        }
         let meta = std::fs::metadata(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
         if !meta.is_dir() {
             found.files.push((path.clone(), Candidate::Certain));
@@ -370,9 +387,12 @@ pub(crate) fn candidate(path: &Path) -> Candidate {
     }
 }
 
-/// Reads and checks every file on all cores; results come back in input order.
-/// Checks every file on worker threads and hands each result to `each` in the files'
-/// order, as soon as it and every one before it are done.
+/// How many remote files are read at once.
+const REMOTE_WORKERS: usize = 16;
+
+/// Checks every file on worker threads (one per core; [`REMOTE_WORKERS`] for remote
+/// files) and hands each result to `each` in the files' order, as soon as it and every
+/// one before it are done.
 fn read_all(
     files: &[(PathBuf, Candidate)],
     options: &rules::Options,
@@ -381,10 +401,20 @@ fn read_all(
     let next = AtomicUsize::new(0);
     let slots: Vec<Mutex<Option<Checked>>> = files.iter().map(|_| Mutex::new(None)).collect();
     let done = (Mutex::new(()), Condvar::new());
-    let workers = std::thread::available_parallelism()
+    // Remote files wait on the network, not the processor: more of them at once (and
+    // never more than this many requests in flight).
+    let remote = files
+        .iter()
+        .any(|(p, _)| crate::store::remote_url(p).is_some());
+    let cores = std::thread::available_parallelism()
         .map(|n| n.get())
-        .unwrap_or(1)
-        .min(files.len().max(1));
+        .unwrap_or(1);
+    let workers = if remote {
+        cores.max(REMOTE_WORKERS)
+    } else {
+        cores
+    }
+    .min(files.len().max(1));
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
@@ -518,7 +548,10 @@ fn suppression_matches(
 }
 
 fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
+    let mut file: Box<dyn Read> = match crate::store::remote_url(path) {
+        Some(url) => Box::new(crate::store::open_remote(url)?.reader()),
+        None => Box::new(std::fs::File::open(path)?),
+    };
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {

@@ -13,10 +13,21 @@ use crate::pickle::Quiet;
 use crate::report::diff::{DiffDocument, write_human};
 
 fn read(path: &Path) -> anyhow::Result<(Artifact, Inspection)> {
-    crate::commands::refuse_container(path, "diff")?;
     let artifact = inspection::open(path, &mut |_| {})?;
+    crate::commands::refuse_kind(path, artifact.container, "diff")?;
     let graph = inspection::parse(path, &artifact, &mut Quiet)?;
     let inspection = inspection::build(path, &artifact, &graph, None);
+    // The arrays' bytes are compared by digest: a remote artifact's are fetched here
+    // (in pieces; the reading above skipped them).
+    for array in &inspection.view.arrays {
+        let range = usize::try_from(array.offset)
+            .ok()
+            .and_then(|start| Some(start..start.checked_add(usize::try_from(array.nbytes).ok()?)?));
+        if let Some(bytes) = range.and_then(|r| artifact.bytes().get(r)) {
+            let _ = crate::store::ensure(bytes);
+        }
+    }
+    inspection::fetched_whole(&artifact)?;
     Ok((artifact, inspection))
 }
 

@@ -26,6 +26,10 @@ pub fn run(args: &DisArgs) -> anyhow::Result<ExitCode> {
     let mut failed = false;
     list(&artifact, None, Role::Pickle, &mut listing, &mut failed);
     listing.finish()?;
+    if let Err(e) = crate::inspection::fetched_whole(&artifact) {
+        eprintln!("error: {e}");
+        failed = true;
+    }
     Ok(ExitCode::from(if failed { EXIT_ERROR } else { EXIT_OK }))
 }
 

@@ -31,6 +31,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!("--max-decompressed: {e}"))?;
         crate::container::set_max_decompressed(bytes);
     }
+    crate::store::set_timeout(std::time::Duration::from_secs(cli.remote_timeout.max(1)));
+    let started = std::time::Instant::now();
+    let stats = cli.stats;
     let color = match cli.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -39,7 +42,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    match cli.command {
+    let result = match cli.command {
         Command::Inspect(args) => inspect::run(&args, color),
         Command::Dis(args) => dis::run(&args),
         Command::Check(args) => check::run(&args, color),
@@ -50,7 +53,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init(args) => init::run(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args),
+    };
+    if stats {
+        let s = crate::store::stats();
+        eprintln!(
+            "stats: fetched {} bytes ({}) in {} requests from {} remote objects, {:.3} s",
+            s.bytes,
+            crate::units::human_bytes(s.bytes),
+            s.requests,
+            s.objects,
+            started.elapsed().as_secs_f64()
+        );
     }
+    result
 }
 
 /// Reads an artifact, with a progress bar on stderr (terminal only) while a large
@@ -78,6 +93,50 @@ pub fn read(path: &Path) -> Result<Inspection, ReadError> {
     result
 }
 
+/// An input on the local disk: the path itself, or a remote object copied (streamed) to
+/// a temporary folder under its own file name, for the commands that need the whole
+/// file (`patch` writes from it, `verify` hands it to Python).
+pub struct LocalInput {
+    pub path: std::path::PathBuf,
+    _folder: Option<tempfile::TempDir>,
+}
+
+pub fn local_input(path: &Path) -> anyhow::Result<LocalInput> {
+    let Some(url) = crate::store::remote_url(path) else {
+        return Ok(LocalInput {
+            path: path.to_path_buf(),
+            _folder: None,
+        });
+    };
+    let folder =
+        tempfile::tempdir().map_err(|e| anyhow::anyhow!("cannot make a temporary folder: {e}"))?;
+    let name = url
+        .rsplit('/')
+        .find(|part| !part.is_empty())
+        .filter(|part| !part.contains("://"))
+        .unwrap_or("artifact");
+    let local = folder.path().join(name);
+    let mut file =
+        std::fs::File::create(&local).map_err(|e| anyhow::anyhow!("{}: {e}", local.display()))?;
+    let mut bar = None;
+    crate::store::download(url, &mut file, &mut |size, done| {
+        let bar = bar.get_or_insert_with(|| {
+            crate::report::style::byte_progress(format!("downloading {url}"), size, 16 << 20)
+        });
+        if let Some(bar) = bar {
+            bar.set_position(done);
+        }
+    })
+    .map_err(|e| anyhow::anyhow!("{url}: cannot download: {e}"))?;
+    if let Some(Some(bar)) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(LocalInput {
+        path: local,
+        _folder: Some(folder),
+    })
+}
+
 /// Refuses the containers that are not a model's pickle for the commands that work on
 /// one (`patch`, `diff`, `verify`): `.npy` files, zip archives (PyTorch, `.npz`, skops)
 /// and legacy PyTorch files. The patch writer does not rewrite them and the verify
@@ -98,13 +157,24 @@ pub fn refuse_container(path: &Path, command: &str) -> anyhow::Result<()> {
             }
         })
         .unwrap_or(0);
-    let what = match crate::container::detect(&head[..n]) {
-        Ok(crate::container::Container::Npy) => "a NumPy .npy file",
-        Ok(crate::container::Container::Zip) => {
-            "a zip archive (a PyTorch checkpoint, .npz or skops file)"
-        }
-        Ok(crate::container::Container::TorchLegacy) => "a legacy PyTorch checkpoint",
-        _ => return Ok(()),
+    match crate::container::detect(&head[..n]) {
+        Ok(container) => refuse_kind(path, container, command),
+        Err(_) => Ok(()),
+    }
+}
+
+/// [`refuse_container`], for a container already opened.
+pub fn refuse_kind(
+    path: &Path,
+    container: crate::container::Container,
+    command: &str,
+) -> anyhow::Result<()> {
+    use crate::container::Container;
+    let what = match container {
+        Container::Npy => "a NumPy .npy file",
+        Container::Zip => "a zip archive (a PyTorch checkpoint, .npz or skops file)",
+        Container::TorchLegacy => "a legacy PyTorch checkpoint",
+        Container::Pickle | Container::Compressed(_) => return Ok(()),
     };
     anyhow::bail!(
         "{}: {what}: `artifact {command}` works on pickled models; `artifact inspect` and `artifact check` read it",

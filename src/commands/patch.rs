@@ -52,6 +52,12 @@ fn many(args: &PatchArgs) -> anyhow::Result<ExitCode> {
         if path == Path::new("-") {
             bail!("`-` (standard input) can only be patched alone");
         }
+        if crate::store::remote_url(path).is_some() {
+            bail!(
+                "{}: a remote artifact can only be patched alone, with -o OUT",
+                path.display()
+            );
+        }
         let meta = std::fs::metadata(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
         if !meta.is_dir() {
             inputs.push((path.clone(), true));
@@ -122,6 +128,20 @@ fn patch_one(args: &PatchArgs, file: &Path, quiet: bool) -> anyhow::Result<Outco
     if to_stdout && args.verify.is_some() {
         bail!("--verify needs the patched file on disk: give -o OUT, not -o -");
     }
+    let remote = crate::store::remote_url(file).is_some();
+    if remote && (args.in_place || args.output.is_none()) {
+        bail!(
+            "{}: a remote artifact is never written: say where to write the patched copy with -o OUT",
+            file.display()
+        );
+    }
+    // A remote artifact is copied to a temporary file first (streamed): the writer
+    // copies every byte it does not change, so it reads the whole input anyway.
+    let downloaded = if remote {
+        Some(crate::commands::local_input(file)?)
+    } else {
+        None
+    };
     // Standard input is spooled to a temporary file: the reader maps its input.
     let spooled = if from_stdin {
         let mut tmp = tempfile::NamedTempFile::new().context("cannot spool standard input")?;
@@ -131,9 +151,11 @@ fn patch_one(args: &PatchArgs, file: &Path, quiet: bool) -> anyhow::Result<Outco
     } else {
         None
     };
-    let input = &spooled
-        .as_ref()
-        .map_or_else(|| file.to_path_buf(), |t| t.path().to_path_buf());
+    let input = &match (&spooled, &downloaded) {
+        (Some(tmp), _) => tmp.path().to_path_buf(),
+        (None, Some(local)) => local.path.clone(),
+        (None, None) => file.to_path_buf(),
+    };
     let artifact = inspection::open(input, &mut |_| {})?;
     let jobs = args.jobs.map(i64::from);
     // A skops file is a zip whose schema.json holds the settings; every other zip,

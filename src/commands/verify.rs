@@ -26,6 +26,12 @@ pub fn verify_and_report(
     o: &VerifyOptions,
     format: Format,
 ) -> anyhow::Result<u8> {
+    // Python loads files: remote ones are copied to temporary files first.
+    let (original, candidate) = (
+        crate::commands::local_input(original)?,
+        crate::commands::local_input(candidate)?,
+    );
+    let (original, candidate) = (original.path.as_path(), candidate.path.as_path());
     crate::commands::refuse_container(original, "verify")?;
     crate::commands::refuse_container(candidate, "verify")?;
     let data = o

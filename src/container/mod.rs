@@ -26,6 +26,7 @@ pub use codec::Codec;
 pub use encoding::{Encoder, Encoding, LevelEvidence};
 
 use crate::pickle::Opcode;
+use crate::store;
 
 /// What kind of file this is, from its magic bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,11 +66,27 @@ pub enum Loader {
     Torch,
 }
 
+/// What a [`Bytes`] maps: a local file (or a spill of decoded bytes), or a remote
+/// object's mirror, which fetches what is asked of it.
+enum Backing {
+    Map(Mmap),
+    Mirror(Arc<store::Mirror>),
+}
+
+impl Backing {
+    fn map(&self) -> &Mmap {
+        match self {
+            Backing::Map(map) => map,
+            Backing::Mirror(mirror) => mirror.map(),
+        }
+    }
+}
+
 /// Bytes shared between an archive and the members stored in it: a stored member is a
 /// range of its archive's map, not a copy.
 #[derive(Clone)]
 pub struct Bytes {
-    map: Arc<Mmap>,
+    map: Arc<Backing>,
     start: usize,
     end: usize,
 }
@@ -78,9 +95,41 @@ impl Bytes {
     fn whole(map: Mmap) -> Bytes {
         let end = map.len();
         Bytes {
-            map: Arc::new(map),
+            map: Arc::new(Backing::Map(map)),
             start: 0,
             end,
+        }
+    }
+
+    fn mirror(mirror: Arc<store::Mirror>) -> Bytes {
+        let end = mirror.map().len();
+        Bytes {
+            map: Arc::new(Backing::Mirror(mirror)),
+            start: 0,
+            end,
+        }
+    }
+
+    /// The remote object these bytes are fetched from, if they are.
+    fn remote(&self) -> Option<&Arc<store::Mirror>> {
+        match &*self.map {
+            Backing::Mirror(mirror) => Some(mirror),
+            Backing::Map(_) => None,
+        }
+    }
+
+    /// Makes `range` of these bytes present (a remote object's; local ones always are).
+    fn fetch(&self, range: std::ops::Range<usize>) -> Result<(), ContainerError> {
+        match self.remote() {
+            Some(mirror) => {
+                let end = range.end.min(self.len());
+                let start = range.start.min(end);
+                mirror
+                    .ensure((self.start + start) as u64, (self.start + end) as u64)
+                    .map(|_| ())
+                    .map_err(ContainerError::Fetch)
+            }
+            None => Ok(()),
         }
     }
 
@@ -99,7 +148,7 @@ impl Bytes {
 impl std::ops::Deref for Bytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        &self.map[self.start..self.end]
+        &self.map.map()[self.start..self.end]
     }
 }
 
@@ -140,6 +189,9 @@ pub enum ContainerError {
     Spill(#[source] io::Error),
     #[error("cannot map the file into memory: {0}")]
     Map(#[source] io::Error),
+    /// A remote object's bytes could not be fetched (the message names the URL).
+    #[error("{0}")]
+    Fetch(#[source] io::Error),
 }
 
 /// The most bytes a compressed artifact may decompress to (a zip bomb otherwise fills the
@@ -216,6 +268,16 @@ impl Artifact {
         &self.bytes
     }
 
+    /// Why a remote artifact's bytes could not all be fetched, if they could not: then
+    /// whatever was read from them stands on holes and must not be reported as read.
+    pub fn fetch_failure(&self) -> Option<ContainerError> {
+        [Some(&self.bytes), self.raw.as_ref()]
+            .into_iter()
+            .flatten()
+            .find_map(|b| b.remote()?.failure())
+            .map(ContainerError::Fetch)
+    }
+
     /// Where the pickle starts in [`Artifact::bytes`]: 0, or past a `.npy` header.
     pub fn pickle_start(&self) -> usize {
         self.start
@@ -244,10 +306,23 @@ impl Artifact {
     /// data, and need not be inflated to say so; a member that cannot be peeked at is
     /// opened in full (its error then stands).
     pub fn member_may_load(&self, member: &zip::Member) -> bool {
-        match zip::head(&self.bytes, member, HEAD) {
+        match self.member_head(member, HEAD) {
             Some(head) => detect(&head).is_ok(),
             None => true,
         }
+    }
+
+    /// A member's first `n` uncompressed bytes (None if they cannot be read).
+    pub fn member_head(&self, member: &zip::Member, n: usize) -> Option<Vec<u8>> {
+        // A deflated member's first bytes need the first compressed ones: a megabyte is
+        // more than any deflate stream needs for a few KiB (past it a remote member's
+        // hole reads as zeros, a stored block whose length check fails: no head).
+        let start = usize::try_from(member.data_offset).ok()?;
+        let len = usize::try_from(member.compressed_size)
+            .ok()?
+            .min(n.max(1 << 20));
+        self.bytes.fetch(start..start.saturating_add(len)).ok()?;
+        zip::head(&self.bytes, member, n)
     }
 
     /// Opens one member of this archive as an artifact of its own, named
@@ -288,6 +363,11 @@ impl Artifact {
                 ))
             })?,
             zip::Method::Deflated => {
+                let range = member.data_range();
+                self.bytes.fetch(
+                    usize::try_from(range.start).unwrap_or(usize::MAX)
+                        ..usize::try_from(range.end).unwrap_or(usize::MAX),
+                )?;
                 let limit = self.budget.load(Ordering::Relaxed);
                 let mut spill = tempfile::tempfile().map_err(ContainerError::Spill)?;
                 let written = {
@@ -312,7 +392,7 @@ impl Artifact {
             // SAFETY: the map is a read-only shared mapping of a file, for which
             // MADV_DONTNEED only drops page-table entries; the data stays in the file.
             let _ = unsafe {
-                self.bytes.map.unchecked_advise_range(
+                self.bytes.map.map().unchecked_advise_range(
                     memmap2::UncheckedAdvice::DontNeed,
                     self.bytes.start + start,
                     end - start,
@@ -399,6 +479,22 @@ fn hex(head: &[u8]) -> String {
 /// Opens an artifact. `progress` is called with the number of input bytes consumed so
 /// far while a compressed file is decoded (it is not called for raw pickles).
 pub fn open(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<Artifact, ContainerError> {
+    if let Some(url) = store::remote_url(path) {
+        let mirror = store::open_remote(url).map_err(ContainerError::Open)?;
+        let size = mirror.size();
+        let bytes = Bytes::mirror(mirror);
+        bytes.fetch(0..HEAD)?;
+        let budget = Arc::new(AtomicU64::new(max_decompressed()));
+        return from_bytes(
+            path.to_path_buf(),
+            bytes,
+            size,
+            Loader::Joblib,
+            0,
+            budget,
+            progress,
+        );
+    }
     let mut file = File::open(path).map_err(ContainerError::Open)?;
     let file_size = file.metadata().map_err(ContainerError::Open)?.len();
     let mut head = [0u8; HEAD];
@@ -433,6 +529,7 @@ fn from_bytes(
     budget: Arc<AtomicU64>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Artifact, ContainerError> {
+    bytes.fetch(0..HEAD)?;
     let container = detect(&bytes[..bytes.len().min(HEAD)])?;
     let mut artifact = Artifact {
         path,
@@ -453,6 +550,8 @@ fn from_bytes(
         Container::Pickle => {}
         Container::TorchLegacy => artifact.loader = Loader::Torch,
         Container::Npy => {
+            // read_header reads no further than its bound on header lengths.
+            bytes.fetch(0..npy::MAX_HEADER + 16)?;
             let header = npy::read_header(&bytes)?;
             // Checked by read_header: the header lies inside the bytes.
             artifact.start = usize::try_from(header.data_offset).unwrap_or(bytes.len());
@@ -460,13 +559,19 @@ fn from_bytes(
             artifact.loader = Loader::Numpy;
         }
         Container::Zip => {
+            fetch_zip_records(&bytes)?;
             let members = zip::read_directory(&bytes)?;
             artifact.archive = Some(zip::ArchiveKind::detect(&members));
             artifact.members = members;
         }
         Container::Compressed(codec) => {
             let limit = artifact.budget.load(Ordering::Relaxed);
-            let (decoded, consumed) = decode_to_map(codec, &bytes[..], limit, progress)?;
+            // A remote object is decoded as its one GET arrives (and kept in the mirror:
+            // `pickle.load` of the raw bytes reads them too).
+            let (decoded, consumed) = match bytes.remote() {
+                Some(mirror) => decode_to_map(codec, mirror.reader(), limit, progress)?,
+                None => decode_to_map(codec, &bytes[..], limit, progress)?,
+            };
             artifact
                 .budget
                 .fetch_sub(decoded.len() as u64, Ordering::Relaxed);
@@ -478,6 +583,64 @@ fn from_bytes(
         }
     }
     Ok(artifact)
+}
+
+/// Fetches the records [`zip::read_directory`] reads, when the archive is a remote
+/// object's: the end records, the central directory, then every member's local header
+/// and data descriptor, coalesced. What cannot be parsed here is left for
+/// `read_directory` to report.
+fn fetch_zip_records(bytes: &Bytes) -> Result<(), ContainerError> {
+    let Some(mirror) = bytes.remote() else {
+        return Ok(());
+    };
+    let base = bytes.start as u64;
+    let len = bytes.len();
+    // The end of central directory record (22 bytes and a comment of up to 64 KiB) and
+    // the ZIP64 locator and record before it.
+    bytes.fetch(len.saturating_sub(22 + 65_535 + 20 + 56)..len)?;
+    let Ok(archive) = rawzip::ZipArchive::from_slice(&bytes[..]) else {
+        return Ok(());
+    };
+    let directory = usize::try_from(archive.directory_offset()).unwrap_or(len);
+    bytes.fetch(directory..len)?;
+    let mut members = Vec::new();
+    let mut entries = archive.entries();
+    while let Ok(Some(record)) = entries.next_entry() {
+        if members.len() == zip::MAX_MEMBERS {
+            break;
+        }
+        members.push((record.local_header_offset(), record.compressed_size_hint()));
+    }
+    let fetch_all = |ranges: Vec<std::ops::Range<u64>>| {
+        mirror.ensure_many(&ranges).map_err(ContainerError::Fetch)
+    };
+    // A local header's fixed part says how long its name and extra field are.
+    fetch_all(
+        members
+            .iter()
+            .map(|&(at, _)| base + at..base + at + 30)
+            .collect(),
+    )?;
+    let u16_at = |at: u64| -> u64 {
+        usize::try_from(at)
+            .ok()
+            .and_then(|i| bytes.get(i..i + 2))
+            .map_or(0, |b| u64::from(u16::from_le_bytes([b[0], b[1]])))
+    };
+    fetch_all(
+        members
+            .iter()
+            .flat_map(|&(at, compressed)| {
+                let data = at + 30 + u16_at(at + 26) + u16_at(at + 28);
+                let end = data.saturating_add(compressed);
+                // The header's name and extra field; a data descriptor after the data.
+                [
+                    base + at..base + data,
+                    base + end..base + end.saturating_add(24),
+                ]
+            })
+            .collect(),
+    )
 }
 
 fn read_head(file: &mut File, head: &mut [u8]) -> io::Result<usize> {
@@ -511,7 +674,7 @@ impl<R: Read> Read for Counting<'_, R> {
 /// compressed bytes the decoder used (the rest of the file follows the stream).
 fn decode_to_map(
     codec: Codec,
-    compressed: &[u8],
+    compressed: impl Read,
     limit: u64,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(Bytes, u64), ContainerError> {

@@ -12,7 +12,7 @@ use crate::pickle::joblib::size_type_string;
 pub const MAGIC: &[u8] = b"\x93NUMPY";
 
 /// Longer than any header numpy writes (it refuses over 10,000 bytes without allow_pickle).
-const MAX_HEADER: usize = 1 << 20;
+pub const MAX_HEADER: usize = 1 << 20;
 
 /// Deeper than any dtype description numpy writes; stops hostile nesting.
 const MAX_DEPTH: usize = 32;

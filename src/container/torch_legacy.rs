@@ -74,6 +74,9 @@ pub fn walk_storages(
             .zip(usize::try_from(count_end).ok())
             .and_then(|(a, b)| bytes.get(a..b))
             .ok_or_else(past)?;
+        // A remote file's storages are skipped, their counts fetched one by one (a
+        // failed fetch fails the read through the mirror).
+        let _ = crate::store::ensure(count);
         let mut numel = [0u8; 8];
         numel.copy_from_slice(count);
         let numel = u64::from_le_bytes(numel);

@@ -41,7 +41,9 @@ fn collect<'a>(graph: &Graph<'a>, base: u64, depth: usize, found: &mut Vec<Embed
         let Some((_, Some(span))) = graph.bytes_like_len(Value::Bytes(offset)) else {
             continue;
         };
-        let bytes = graph.bytes(span);
+        // Not fetched whole: the lexer fetched the payload's head, and the nested parse
+        // fetches what it reads (an array's buffer stops it within a few bytes).
+        let bytes = graph.bytes_unfetched(span);
         if bytes.is_empty() || super::Opcode::from_byte(bytes[0]).is_none() {
             continue;
         }

@@ -6,6 +6,9 @@ use std::fmt;
 /// What went wrong, without the position (see [`PickleError`]).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ErrorKind {
+    /// A remote artifact's bytes could not be fetched (the message names the URL).
+    #[error("cannot read the bytes here: {0}")]
+    Fetch(String),
     #[error("byte 0x{0:02x} is not a pickle opcode")]
     UnknownOpcode(u8),
     #[error(

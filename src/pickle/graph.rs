@@ -376,7 +376,18 @@ impl<'a> Graph<'a> {
         }
     }
 
+    /// The bytes of `span`, fetched first when the data is a remote object's. A fetch
+    /// that fails leaves its mark on the mirror, which fails the whole read (see
+    /// `store::Mirror::failure`), so the zeros of a hole never reach a verdict.
     pub fn bytes(&self, span: Span) -> &'a [u8] {
+        let bytes = self.bytes_unfetched(span);
+        let _ = crate::store::ensure(bytes);
+        bytes
+    }
+
+    /// The bytes of `span` as they lie, without fetching a remote object's: for a reader
+    /// that fetches what it reads (a [`Lexer`]).
+    pub fn bytes_unfetched(&self, span: Span) -> &'a [u8] {
         // Spans are made by the lexer from in-bounds slices.
         &self.data[span.offset as usize..span.end() as usize]
     }

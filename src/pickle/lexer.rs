@@ -12,6 +12,13 @@
 use super::error::{ErrorKind, PickleError};
 use super::opcode::{ArgEncoding, Opcode};
 
+/// Bytes payloads up to this long are fetched with their opcode when the data is a
+/// remote object's mirror; a longer one (an array's buffer) only when someone reads it,
+/// apart from its first [`PAYLOAD_HEAD`] bytes (enough for a listing's preview, or to
+/// tell a nested pickle).
+const EAGER_PAYLOAD: u64 = 1 << 20;
+const PAYLOAD_HEAD: u64 = 4096;
+
 /// An opcode's decoded inline argument, borrowing from the input.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Arg<'a> {
@@ -80,17 +87,65 @@ pub struct Lexer<'a> {
     frame_end: Option<usize>,
     /// The pure-Python unpickler's frame rules (the default), or the C unpickler's.
     strict_frames: bool,
+    /// When the data is a remote object's mirror: where to ask for the bytes about to be
+    /// read. `ready` is a range known present (all of a local file's data).
+    window: Option<crate::store::Window>,
+    ready: std::ops::Range<usize>,
 }
 
 impl<'a> Lexer<'a> {
     /// A lexer that starts at `start` (an offset into `data`).
     pub fn new(data: &'a [u8], start: usize) -> Self {
+        let window = crate::store::window(data);
+        let ready = if window.is_some() {
+            0..0
+        } else {
+            0..data.len()
+        };
         Lexer {
             data,
             pos: start.min(data.len()),
             frame_end: None,
             strict_frames: true,
+            window,
+            ready,
         }
+    }
+
+    /// Makes `[at, at + len)` (clamped to the data) readable: a comparison for local
+    /// data, a fetch for a remote object's bytes not yet present.
+    #[inline(always)]
+    fn want(&mut self, at: usize, len: usize) -> Result<(), ErrorKind> {
+        if at >= self.ready.start && at.saturating_add(len) <= self.ready.end {
+            return Ok(());
+        }
+        self.fetch(at, len)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn fetch(&mut self, at: usize, len: usize) -> Result<(), ErrorKind> {
+        let Some(window) = &self.window else {
+            return Ok(());
+        };
+        let len = len.min(self.data.len().saturating_sub(at));
+        let end = window
+            .ensure(at, len)
+            .map_err(|e| ErrorKind::Fetch(e.to_string()))?;
+        self.ready = at..end.min(self.data.len());
+        Ok(())
+    }
+
+    /// `len` bytes at `at`, fetched if they are a remote object's: for data that is not
+    /// opcodes (joblib's array padding).
+    pub fn peek(&mut self, at: usize, len: usize) -> Result<&'a [u8], ErrorKind> {
+        self.want(at, len)?;
+        self.data
+            .get(at..at.saturating_add(len))
+            .ok_or(ErrorKind::Truncated {
+                needed: len as u64,
+                available: self.data.len().saturating_sub(at) as u64,
+            })
     }
 
     /// With `false`, frames are what `_pickle.c`'s `load_frame` makes of them: the
@@ -136,9 +191,13 @@ impl<'a> Lexer<'a> {
     /// `None`, and [`Lexer::next_op`] handles it with every check and error.
     #[inline(always)]
     pub fn short_op(&mut self) -> Option<ShortOp> {
-        let limit = self.frame_end.unwrap_or(self.data.len());
+        // Past the present bytes, `next_op` fetches (and checks) instead.
+        let limit = self
+            .frame_end
+            .unwrap_or(self.data.len())
+            .min(self.ready.end);
         let pos = self.pos;
-        if pos >= limit {
+        if pos >= limit || pos < self.ready.start {
             return None;
         }
         let rest = &self.data[pos..limit];
@@ -186,6 +245,8 @@ impl<'a> Lexer<'a> {
             self.frame_end = None;
         }
         let start = self.pos;
+        self.want(start, 16)
+            .map_err(|kind| PickleError::new(start as u64, None, kind))?;
         let Some(&byte) = self.data.get(start) else {
             return Err(PickleError::new(start as u64, None, ErrorKind::MissingStop));
         };
@@ -193,6 +254,10 @@ impl<'a> Lexer<'a> {
             .ok_or_else(|| PickleError::new(start as u64, None, ErrorKind::UnknownOpcode(byte)))?;
         let err = |kind| PickleError::new(start as u64, Some(code.name()), kind);
         let body = start + 1;
+        let lazy = matches!(
+            code,
+            Opcode::BinBytes | Opcode::ShortBinBytes | Opcode::BinBytes8 | Opcode::ByteArray8
+        );
         let (arg, payload, end) = match code.arg() {
             ArgEncoding::None => (Arg::None, body, body),
             ArgEncoding::U8 => {
@@ -244,14 +309,14 @@ impl<'a> Lexer<'a> {
                 let b = self.fixed::<1>(body).map_err(err)?;
                 let len = u64::from(b[0]);
                 let payload = body + 1;
-                let bytes = self.payload(payload, len).map_err(err)?;
+                let bytes = self.payload(payload, len, lazy).map_err(err)?;
                 (Arg::Bytes(bytes), payload, payload + bytes.len())
             }
             ArgEncoding::LenU32 => {
                 let b = self.fixed::<4>(body).map_err(err)?;
                 let len = u64::from(u32::from_le_bytes(b));
                 let payload = body + 4;
-                let bytes = self.payload(payload, len).map_err(err)?;
+                let bytes = self.payload(payload, len, lazy).map_err(err)?;
                 (Arg::Bytes(bytes), payload, payload + bytes.len())
             }
             ArgEncoding::LenI32 => {
@@ -260,14 +325,14 @@ impl<'a> Lexer<'a> {
                 let len = u64::try_from(len)
                     .map_err(|_| err(ErrorKind::NegativeLength(i64::from(len))))?;
                 let payload = body + 4;
-                let bytes = self.payload(payload, len).map_err(err)?;
+                let bytes = self.payload(payload, len, lazy).map_err(err)?;
                 (Arg::Bytes(bytes), payload, payload + bytes.len())
             }
             ArgEncoding::LenU64 => {
                 let b = self.fixed::<8>(body).map_err(err)?;
                 let len = u64::from_le_bytes(b);
                 let payload = body + 8;
-                let bytes = self.payload(payload, len).map_err(err)?;
+                let bytes = self.payload(payload, len, lazy).map_err(err)?;
                 (Arg::Bytes(bytes), payload, payload + bytes.len())
             }
         };
@@ -318,7 +383,8 @@ impl<'a> Lexer<'a> {
         Ok(())
     }
 
-    fn fixed<const N: usize>(&self, at: usize) -> Result<[u8; N], ErrorKind> {
+    fn fixed<const N: usize>(&mut self, at: usize) -> Result<[u8; N], ErrorKind> {
+        self.want(at, N)?;
         self.data
             .get(at..at + N)
             .and_then(|s| s.try_into().ok())
@@ -328,7 +394,7 @@ impl<'a> Lexer<'a> {
             })
     }
 
-    fn payload(&self, at: usize, len: u64) -> Result<&'a [u8], ErrorKind> {
+    fn payload(&mut self, at: usize, len: u64, lazy: bool) -> Result<&'a [u8], ErrorKind> {
         let available = self.data.len().saturating_sub(at) as u64;
         if len > available {
             return Err(ErrorKind::Truncated {
@@ -336,15 +402,34 @@ impl<'a> Lexer<'a> {
                 available,
             });
         }
+        let fetched = if lazy && len > EAGER_PAYLOAD {
+            PAYLOAD_HEAD
+        } else {
+            len
+        };
+        // `len <= available`, which came from a usize.
+        self.want(at, fetched as usize)?;
         // Checked above: `at + len <= data.len()`.
         Ok(&self.data[at..at + len as usize])
     }
 
-    fn line(&self, at: usize) -> Result<(&'a [u8], usize), ErrorKind> {
-        let rest = self.data.get(at..).unwrap_or_default();
-        match memchr::memchr(b'\n', rest) {
-            Some(i) => Ok((&rest[..i], at + i + 1)),
-            None => Err(ErrorKind::MissingNewline),
+    fn line(&mut self, at: usize) -> Result<(&'a [u8], usize), ErrorKind> {
+        let mut searched = at.min(self.data.len());
+        loop {
+            // Local data is searched in one go; a mirror's a present run at a time.
+            self.want(searched, 4096)?;
+            let limit = if self.window.is_some() {
+                self.ready.end.clamp(searched, self.data.len())
+            } else {
+                self.data.len()
+            };
+            if let Some(i) = memchr::memchr(b'\n', &self.data[searched..limit]) {
+                return Ok((&self.data[at..searched + i], searched + i + 1));
+            }
+            if limit >= self.data.len() {
+                return Err(ErrorKind::MissingNewline);
+            }
+            searched = limit;
         }
     }
 }

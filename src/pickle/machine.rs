@@ -1165,17 +1165,9 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             let mut pos = start;
             let mut padding = 0u64;
             if let Some(alignment) = layout.alignment {
-                let pad = *data.get(pos).ok_or(ErrorKind::Truncated {
-                    needed: 1,
-                    available: 0,
-                })?;
+                let pad = lexer.peek(pos, 1)?[0];
                 pos += 1;
-                let pad_bytes =
-                    data.get(pos..pos + usize::from(pad))
-                        .ok_or(ErrorKind::Truncated {
-                            needed: u64::from(pad),
-                            available: (data.len() - pos) as u64,
-                        })?;
+                let pad_bytes = lexer.peek(pos, usize::from(pad))?;
                 if u64::from(pad) > alignment || pad_bytes.iter().any(|&b| b != 0xff) {
                     self.anomaly(
                         op,
