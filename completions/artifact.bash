@@ -89,7 +89,7 @@ _artifact() {
 
     case "${cmd}" in
         artifact)
-            opts="-h -V --color --max-decompressed --help --version inspect dis check patch verify diff rule init completions man help"
+            opts="-h -V --color --max-decompressed --remote-timeout --stats --help --version inspect dis check patch verify diff rule init completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -103,6 +103,10 @@ _artifact() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --remote-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -111,7 +115,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__check)
-            opts="-h -V --select --ignore --fail-on --format --exit-zero --strict --exclude --target --memory-budget --config --isolated --color --max-decompressed --help --version"
+            opts="-h -V --select --ignore --fail-on --format --exit-zero --strict --exclude --target --memory-budget --config --isolated --color --max-decompressed --remote-timeout --stats --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -157,6 +161,10 @@ _artifact() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --remote-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -165,7 +173,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__completions)
-            opts="-h -V --color --max-decompressed --help --version bash elvish fish powershell zsh"
+            opts="-h -V --color --max-decompressed --remote-timeout --stats --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -176,6 +184,10 @@ _artifact() {
                     return 0
                     ;;
                 --max-decompressed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -187,7 +199,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__diff)
-            opts="-h -V --format --color --max-decompressed --help --version"
+            opts="-h -V --format --color --max-decompressed --remote-timeout --stats --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -205,6 +217,10 @@ _artifact() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --remote-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -213,7 +229,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__dis)
-            opts="-h -V --format --color --max-decompressed --help --version"
+            opts="-h -V --format --color --max-decompressed --remote-timeout --stats --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -228,6 +244,10 @@ _artifact() {
                     return 0
                     ;;
                 --max-decompressed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -407,7 +427,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__init)
-            opts="-h -V --force --color --max-decompressed --help --version"
+            opts="-h -V --force --color --max-decompressed --remote-timeout --stats --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -421,6 +441,10 @@ _artifact() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --remote-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -429,7 +453,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__inspect)
-            opts="-h -V --format --all-arrays --all-settings --all --color --max-decompressed --help --version"
+            opts="-h -V --format --all-arrays --all-settings --all --color --max-decompressed --remote-timeout --stats --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -447,6 +471,10 @@ _artifact() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --remote-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -455,7 +483,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__man)
-            opts="-h -V --dir --color --max-decompressed --help --version"
+            opts="-h -V --dir --color --max-decompressed --remote-timeout --stats --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -473,6 +501,10 @@ _artifact() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --remote-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -481,7 +513,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__patch)
-            opts="-o -h -V --set --fix --jobs --output --in-place --no-backup --force --dry-run --all-or-nothing --verify --data --python --rows --tolerance --timeout --memory-limit --trust --repeat --format --color --max-decompressed --help --version"
+            opts="-o -h -V --set --fix --jobs --output --in-place --no-backup --force --dry-run --all-or-nothing --verify --data --python --rows --tolerance --timeout --memory-limit --trust --repeat --format --color --max-decompressed --remote-timeout --stats --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -547,6 +579,10 @@ _artifact() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --remote-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -555,7 +591,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__rule)
-            opts="-h -V --all --format --color --max-decompressed --help --version"
+            opts="-h -V --all --format --color --max-decompressed --remote-timeout --stats --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -573,6 +609,10 @@ _artifact() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --remote-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -581,7 +621,7 @@ _artifact() {
             return 0
             ;;
         artifact__subcmd__verify)
-            opts="-h -V --data --python --rows --tolerance --timeout --memory-limit --trust --repeat --format --color --max-decompressed --help --version"
+            opts="-h -V --data --python --rows --tolerance --timeout --memory-limit --trust --repeat --format --color --max-decompressed --remote-timeout --stats --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -624,6 +664,10 @@ _artifact() {
                     return 0
                     ;;
                 --max-decompressed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_artifact_global_optspecs
-    string join \n color= max-decompressed= h/help V/version
+    string join \n color= max-decompressed= remote-timeout= stats h/help V/version
 end
 
 function __fish_artifact_needs_command
@@ -28,6 +28,8 @@ complete -c artifact -n "__fish_artifact_needs_command" -l color -d 'When to use
 always\t''
 never\t''"
 complete -c artifact -n "__fish_artifact_needs_command" -l max-decompressed -d 'The most a compressed artifact may decompress to ("64 GiB"); more is an error, so that a decompression bomb cannot fill the disk' -r
+complete -c artifact -n "__fish_artifact_needs_command" -l remote-timeout -d 'For remote inputs (https://, s3://, gs://, az://): the longest one request may wait for an answer, retries included, in seconds' -r
+complete -c artifact -n "__fish_artifact_needs_command" -l stats -d 'Print what reading cost on standard error when done: bytes fetched, requests made and time taken (for remote inputs; a local file costs no requests)'
 complete -c artifact -n "__fish_artifact_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_needs_command" -s V -l version -d 'Print version'
 complete -c artifact -n "__fish_artifact_needs_command" -f -a "inspect" -d 'Show what is inside an artifact: container, estimators, settings, arrays, globals.'
@@ -47,9 +49,11 @@ complete -c artifact -n "__fish_artifact_using_subcommand inspect" -l color -d '
 always\t''
 never\t''"
 complete -c artifact -n "__fish_artifact_using_subcommand inspect" -l max-decompressed -d 'The most a compressed artifact may decompress to ("64 GiB"); more is an error, so that a decompression bomb cannot fill the disk' -r
+complete -c artifact -n "__fish_artifact_using_subcommand inspect" -l remote-timeout -d 'For remote inputs (https://, s3://, gs://, az://): the longest one request may wait for an answer, retries included, in seconds' -r
 complete -c artifact -n "__fish_artifact_using_subcommand inspect" -l all-arrays -d 'Also list every array (human output shows only the largest)'
 complete -c artifact -n "__fish_artifact_using_subcommand inspect" -l all-settings -d 'Also list settings whose value is None (human output hides them; JSON always has them)'
 complete -c artifact -n "__fish_artifact_using_subcommand inspect" -l all -d 'List everything: every estimator (a forest\'s trees are otherwise one line, `30 x DecisionTreeClassifier`), every setting and every array'
+complete -c artifact -n "__fish_artifact_using_subcommand inspect" -l stats -d 'Print what reading cost on standard error when done: bytes fetched, requests made and time taken (for remote inputs; a local file costs no requests)'
 complete -c artifact -n "__fish_artifact_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_using_subcommand inspect" -s V -l version -d 'Print version'
 complete -c artifact -n "__fish_artifact_using_subcommand dis" -l format -d 'Output format: human listing, or JSON Lines (one object per opcode)' -r -f -a "human\t'Tables and trees for people'
@@ -58,6 +62,8 @@ complete -c artifact -n "__fish_artifact_using_subcommand dis" -l color -d 'When
 always\t''
 never\t''"
 complete -c artifact -n "__fish_artifact_using_subcommand dis" -l max-decompressed -d 'The most a compressed artifact may decompress to ("64 GiB"); more is an error, so that a decompression bomb cannot fill the disk' -r
+complete -c artifact -n "__fish_artifact_using_subcommand dis" -l remote-timeout -d 'For remote inputs (https://, s3://, gs://, az://): the longest one request may wait for an answer, retries included, in seconds' -r
+complete -c artifact -n "__fish_artifact_using_subcommand dis" -l stats -d 'Print what reading cost on standard error when done: bytes fetched, requests made and time taken (for remote inputs; a local file costs no requests)'
 complete -c artifact -n "__fish_artifact_using_subcommand dis" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_using_subcommand dis" -s V -l version -d 'Print version'
 complete -c artifact -n "__fish_artifact_using_subcommand check" -l select -d 'Rules to run: codes or prefixes, comma-separated (PAR001, PAR, ALL)' -r
@@ -80,9 +86,11 @@ complete -c artifact -n "__fish_artifact_using_subcommand check" -l color -d 'Wh
 always\t''
 never\t''"
 complete -c artifact -n "__fish_artifact_using_subcommand check" -l max-decompressed -d 'The most a compressed artifact may decompress to ("64 GiB"); more is an error, so that a decompression bomb cannot fill the disk' -r
+complete -c artifact -n "__fish_artifact_using_subcommand check" -l remote-timeout -d 'For remote inputs (https://, s3://, gs://, az://): the longest one request may wait for an answer, retries included, in seconds' -r
 complete -c artifact -n "__fish_artifact_using_subcommand check" -l exit-zero -d 'Exit 0 even with findings (errors reading files still exit 2)'
 complete -c artifact -n "__fish_artifact_using_subcommand check" -l strict -d 'Globals not on the allowlist are errors even from your own modules (SEC003)'
 complete -c artifact -n "__fish_artifact_using_subcommand check" -l isolated -d 'Ignore configuration files'
+complete -c artifact -n "__fish_artifact_using_subcommand check" -l stats -d 'Print what reading cost on standard error when done: bytes fetched, requests made and time taken (for remote inputs; a local file costs no requests)'
 complete -c artifact -n "__fish_artifact_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_using_subcommand check" -s V -l version -d 'Print version'
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l set -d 'A setting and its new value: a bare attribute (n_jobs: everywhere it is set), a sklearn path (preprocessor__n_jobs, xgboost__booster.nthread) or a raw path. VALUE is null, true, false, a number or a quoted string. Repeatable' -r
@@ -102,6 +110,7 @@ complete -c artifact -n "__fish_artifact_using_subcommand patch" -l color -d 'Wh
 always\t''
 never\t''"
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l max-decompressed -d 'The most a compressed artifact may decompress to ("64 GiB"); more is an error, so that a decompression bomb cannot fill the disk' -r
+complete -c artifact -n "__fish_artifact_using_subcommand patch" -l remote-timeout -d 'For remote inputs (https://, s3://, gs://, az://): the longest one request may wait for an answer, retries included, in seconds' -r
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l fix -d 'Apply every autofix the rules offer (n_jobs to None, XGBoost\'s booster threads to "0", KMeans\' _n_threads to 1, GPU settings to their CPU values)'
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l in-place -d 'Replace the input (a NAME.EXT.bak hard link keeps the original unless --no-backup)'
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l no-backup -d 'With --in-place: keep no backup'
@@ -109,6 +118,7 @@ complete -c artifact -n "__fish_artifact_using_subcommand patch" -l force -d 'Ov
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l dry-run -d 'Print the edits without writing anything'
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l all-or-nothing -d 'Write nothing unless every edit can be made. Without it, an edit that cannot be made (a booster spelled in a form the patcher cannot rewrite) is reported, the others are written, and the exit code is 1'
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -l trust -d 'Run artifacts even when the static scan has security findings'
+complete -c artifact -n "__fish_artifact_using_subcommand patch" -l stats -d 'Print what reading cost on standard error when done: bytes fetched, requests made and time taken (for remote inputs; a local file costs no requests)'
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_using_subcommand patch" -s V -l version -d 'Print version'
 complete -c artifact -n "__fish_artifact_using_subcommand verify" -l data -d 'Sample data: CSV (with a header), Parquet, or .npy' -r -F
@@ -124,7 +134,9 @@ complete -c artifact -n "__fish_artifact_using_subcommand verify" -l color -d 'W
 always\t''
 never\t''"
 complete -c artifact -n "__fish_artifact_using_subcommand verify" -l max-decompressed -d 'The most a compressed artifact may decompress to ("64 GiB"); more is an error, so that a decompression bomb cannot fill the disk' -r
+complete -c artifact -n "__fish_artifact_using_subcommand verify" -l remote-timeout -d 'For remote inputs (https://, s3://, gs://, az://): the longest one request may wait for an answer, retries included, in seconds' -r
 complete -c artifact -n "__fish_artifact_using_subcommand verify" -l trust -d 'Run artifacts even when the static scan has security findings'
+complete -c artifact -n "__fish_artifact_using_subcommand verify" -l stats -d 'Print what reading cost on standard error when done: bytes fetched, requests made and time taken (for remote inputs; a local file costs no requests)'
 complete -c artifact -n "__fish_artifact_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_using_subcommand verify" -s V -l version -d 'Print version'
 complete -c artifact -n "__fish_artifact_using_subcommand diff" -l format -d 'Output format' -r -f -a "human\t'Tables and trees for people'
@@ -133,6 +145,8 @@ complete -c artifact -n "__fish_artifact_using_subcommand diff" -l color -d 'Whe
 always\t''
 never\t''"
 complete -c artifact -n "__fish_artifact_using_subcommand diff" -l max-decompressed -d 'The most a compressed artifact may decompress to ("64 GiB"); more is an error, so that a decompression bomb cannot fill the disk' -r
+complete -c artifact -n "__fish_artifact_using_subcommand diff" -l remote-timeout -d 'For remote inputs (https://, s3://, gs://, az://): the longest one request may wait for an answer, retries included, in seconds' -r
+complete -c artifact -n "__fish_artifact_using_subcommand diff" -l stats -d 'Print what reading cost on standard error when done: bytes fetched, requests made and time taken (for remote inputs; a local file costs no requests)'
 complete -c artifact -n "__fish_artifact_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_using_subcommand diff" -s V -l version -d 'Print version'
 complete -c artifact -n "__fish_artifact_using_subcommand rule" -l format -d 'Output format' -r -f -a "human\t'Tables and trees for people'
@@ -141,20 +155,26 @@ complete -c artifact -n "__fish_artifact_using_subcommand rule" -l color -d 'Whe
 always\t''
 never\t''"
 complete -c artifact -n "__fish_artifact_using_subcommand rule" -l max-decompressed -d 'The most a compressed artifact may decompress to ("64 GiB"); more is an error, so that a decompression bomb cannot fill the disk' -r
+complete -c artifact -n "__fish_artifact_using_subcommand rule" -l remote-timeout -d 'For remote inputs (https://, s3://, gs://, az://): the longest one request may wait for an answer, retries included, in seconds' -r
 complete -c artifact -n "__fish_artifact_using_subcommand rule" -l all -d 'List every rule'
+complete -c artifact -n "__fish_artifact_using_subcommand rule" -l stats -d 'Print what reading cost on standard error when done: bytes fetched, requests made and time taken (for remote inputs; a local file costs no requests)'
 complete -c artifact -n "__fish_artifact_using_subcommand rule" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_using_subcommand rule" -s V -l version -d 'Print version'
 complete -c artifact -n "__fish_artifact_using_subcommand init" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
 complete -c artifact -n "__fish_artifact_using_subcommand init" -l max-decompressed -d 'The most a compressed artifact may decompress to ("64 GiB"); more is an error, so that a decompression bomb cannot fill the disk' -r
+complete -c artifact -n "__fish_artifact_using_subcommand init" -l remote-timeout -d 'For remote inputs (https://, s3://, gs://, az://): the longest one request may wait for an answer, retries included, in seconds' -r
 complete -c artifact -n "__fish_artifact_using_subcommand init" -l force -d 'Overwrite an existing artifact.toml'
+complete -c artifact -n "__fish_artifact_using_subcommand init" -l stats -d 'Print what reading cost on standard error when done: bytes fetched, requests made and time taken (for remote inputs; a local file costs no requests)'
 complete -c artifact -n "__fish_artifact_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_using_subcommand init" -s V -l version -d 'Print version'
 complete -c artifact -n "__fish_artifact_using_subcommand completions" -l color -d 'When to use colour in human output' -r -f -a "auto\t'Colour when standard output is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
 complete -c artifact -n "__fish_artifact_using_subcommand completions" -l max-decompressed -d 'The most a compressed artifact may decompress to ("64 GiB"); more is an error, so that a decompression bomb cannot fill the disk' -r
+complete -c artifact -n "__fish_artifact_using_subcommand completions" -l remote-timeout -d 'For remote inputs (https://, s3://, gs://, az://): the longest one request may wait for an answer, retries included, in seconds' -r
+complete -c artifact -n "__fish_artifact_using_subcommand completions" -l stats -d 'Print what reading cost on standard error when done: bytes fetched, requests made and time taken (for remote inputs; a local file costs no requests)'
 complete -c artifact -n "__fish_artifact_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c artifact -n "__fish_artifact_using_subcommand man" -l dir -d 'The folder to write the pages into (created if missing)' -r -F
@@ -162,6 +182,8 @@ complete -c artifact -n "__fish_artifact_using_subcommand man" -l color -d 'When
 always\t''
 never\t''"
 complete -c artifact -n "__fish_artifact_using_subcommand man" -l max-decompressed -d 'The most a compressed artifact may decompress to ("64 GiB"); more is an error, so that a decompression bomb cannot fill the disk' -r
+complete -c artifact -n "__fish_artifact_using_subcommand man" -l remote-timeout -d 'For remote inputs (https://, s3://, gs://, az://): the longest one request may wait for an answer, retries included, in seconds' -r
+complete -c artifact -n "__fish_artifact_using_subcommand man" -l stats -d 'Print what reading cost on standard error when done: bytes fetched, requests made and time taken (for remote inputs; a local file costs no requests)'
 complete -c artifact -n "__fish_artifact_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c artifact -n "__fish_artifact_using_subcommand man" -s V -l version -d 'Print version'
 complete -c artifact -n "__fish_artifact_using_subcommand help; and not __fish_seen_subcommand_from inspect dis check patch verify diff rule init completions man help" -f -a "inspect" -d 'Show what is inside an artifact: container, estimators, settings, arrays, globals.'

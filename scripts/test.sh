@@ -14,7 +14,18 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   echo "$want" > "$stamp"
 fi
 
+# tests/remote.rs serves the fixtures with Debian's nginx.
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  echo "installing nginx-light (Debian) for tests/remote.rs" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nginx-light >/dev/null
+fi
+
 cargo fmt --check
 .venv/bin/ruff check --quiet .
+# Both builds: the plain one (local files only) and the one the wheel ships (remote inputs).
 cargo clippy --all-targets --quiet -- -D warnings
-ARTIFACT_TEST_PYTHON="$PWD/.venv/bin/python" cargo test
+cargo clippy --all-targets --quiet --features remote -- -D warnings
+ARTIFACT_TEST_PYTHON="$PWD/.venv/bin/python" cargo test --features remote

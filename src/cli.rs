@@ -162,7 +162,9 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// Artifact files to inspect (recognised by content, not by name).
+    /// Artifact files to inspect (recognised by content, not by name), or URLs of remote
+    /// objects: https://host/model.pkl, s3://bucket/key, gs://..., az://... (only the
+    /// bytes the reader needs are fetched: a skipped array is never downloaded).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
@@ -186,7 +188,7 @@ pub struct InspectArgs {
 
 #[derive(Debug, Args)]
 pub struct DisArgs {
-    /// The artifact to disassemble.
+    /// The artifact to disassemble (a file or a URL, as for inspect).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 
@@ -228,7 +230,8 @@ impl ValueEnum for Severity {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Artifact files and folders to check.
+    /// Artifact files and folders to check, or remote URLs: s3://bucket/key for one
+    /// object, s3://bucket/prefix/ (ending in /) for every object under the prefix.
     #[arg(value_name = "PATH", default_value = ".")]
     pub paths: Vec<PathBuf>,
 
@@ -282,7 +285,8 @@ pub struct CheckArgs {
 pub struct PatchArgs {
     /// The artifacts to patch: files, or folders to walk (every artifact inside; a file
     /// that is not a pickle and has no model extension is passed over). `-` reads one
-    /// artifact from standard input (then give -o). With several, each output goes beside
+    /// artifact from standard input, a URL one remote object (then give -o: the input is
+    /// never written). With several, each output goes beside
     /// its input (or replaces it with --in-place), and one summary table ends the run.
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
@@ -380,7 +384,7 @@ pub struct VerifyOptions {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The original artifact.
+    /// The original artifact (a file, or a URL: copied to a temporary file first).
     #[arg(value_name = "ORIGINAL")]
     pub original: PathBuf,
 
@@ -398,11 +402,11 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// The first artifact.
+    /// The first artifact (a file or a URL).
     #[arg(value_name = "A")]
     pub a: PathBuf,
 
-    /// The second artifact.
+    /// The second artifact (a file or a URL).
     #[arg(value_name = "B")]
     pub b: PathBuf,
 

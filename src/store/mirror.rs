@@ -687,7 +687,8 @@ mod tests {
             at = m.ensure(at, at + 1).unwrap();
         }
         let gets = gets.load(Ordering::Relaxed);
-        assert!(gets <= 10, "{gets} requests");
+        // 64 KiB doubling to 8 MiB: 8 requests for the first 16 MiB, 2 for the next 16.
+        assert!(gets <= 11, "{gets} requests, not 512 blocks");
         assert_eq!(m.bytes()[12345], byte(12345));
     }
 
