@@ -105,7 +105,10 @@ fn start() -> Servers {
             std::thread::park();
         }
     });
-    assert!(rx.recv().unwrap(), "could not start nginx, moto_server or faults.py");
+    assert!(
+        rx.recv().unwrap(),
+        "could not start nginx, moto_server or faults.py"
+    );
     wait_for(nginx_port, "nginx");
     wait_for(s3_port, "moto_server");
     let began = Instant::now();
@@ -113,7 +116,10 @@ fn start() -> Servers {
         if let Ok(port) = std::fs::read_to_string(&port_file) {
             break port.trim().parse::<u16>().unwrap();
         }
-        assert!(began.elapsed() < Duration::from_secs(30), "faults.py did not start");
+        assert!(
+            began.elapsed() < Duration::from_secs(30),
+            "faults.py did not start"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     Servers {
@@ -328,8 +334,15 @@ fn faults_end_in_the_right_answer_or_a_clear_error() {
             let out = run(&["--remote-timeout", "2", "check", &url]);
             let took = began.elapsed();
             let (stdout, stderr) = text(&out);
-            assert_eq!(out.status.code(), Some(2), "{mode} {name}: {stdout}{stderr}");
-            assert!(stdout.contains(&url), "{mode}: the error names the URL: {stdout}");
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{mode} {name}: {stdout}{stderr}"
+            );
+            assert!(
+                stdout.contains(&url),
+                "{mode}: the error names the URL: {stdout}"
+            );
             assert!(took < Duration::from_secs(20), "{mode} took {took:?}");
         }
     }
@@ -345,7 +358,9 @@ fn a_compressed_artifact_is_one_get() {
     ]);
     assert_eq!(out.status.code(), Some(0));
     let (bytes, requests) = stats(&out);
-    let size = std::fs::metadata(fixture("ct_logreg.joblib.xz")).unwrap().len();
+    let size = std::fs::metadata(fixture("ct_logreg.joblib.xz"))
+        .unwrap()
+        .len();
     assert_eq!((bytes, requests), (size, 2), "one HEAD, one GET");
 }
 
@@ -369,7 +384,10 @@ fn patch_and_verify_read_a_remote_input_and_write_locally() {
         std::fs::read(&remote_out).unwrap(),
         std::fs::read(&local_out).unwrap()
     );
-    for refused in [&["patch", url, "--fix"][..], &["patch", url, "--fix", "--in-place"]] {
+    for refused in [
+        &["patch", url, "--fix"][..],
+        &["patch", url, "--fix", "--in-place"],
+    ] {
         let out = run(refused);
         assert_eq!(out.status.code(), Some(2));
         assert!(text(&out).1.contains("never written"), "{:?}", text(&out));

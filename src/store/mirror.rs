@@ -628,7 +628,9 @@ mod tests {
             Ok(self.data[range.start as usize..range.end as usize].to_vec())
         }
         fn stream(&self, start: u64) -> io::Result<Box<dyn Read + Send>> {
-            Ok(Box::new(io::Cursor::new(self.data[start as usize..].to_vec())))
+            Ok(Box::new(io::Cursor::new(
+                self.data[start as usize..].to_vec(),
+            )))
         }
     }
 
