@@ -376,6 +376,13 @@ fn read_artifact(artifact: &Artifact) -> Result<Inspection, ReadError> {
 /// container joblib cannot decode (`BZ` is BINBYTES to the C unpickler). Unreadable counts
 /// as yes: the gate fails closed.
 pub fn raw_bytes_import(path: &Path) -> bool {
+    if let Some(url) = crate::store::remote_url(path) {
+        let Ok(mirror) = crate::store::open_remote(url) else {
+            return true;
+        };
+        let imports = other_reading(mirror.bytes(), "pickle.load").imports_anything();
+        return imports || mirror.failure().is_some();
+    }
     let Ok(file) = std::fs::File::open(path) else {
         return true;
     };

@@ -11,7 +11,7 @@ const LAYERS: [(&str, &[&str]); 12] = [
     ("pickle", &["store"]),
     ("container", &["pickle", "store"]),
     ("model", &["pickle"]),
-    ("inspection", &["container", "model", "pickle"]),
+    ("inspection", &["container", "model", "pickle", "store"]),
     ("rules", &["inspection", "model", "pickle", "units"]),
     ("config", &["rules"]),
     (

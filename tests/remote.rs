@@ -76,7 +76,7 @@ fn start() -> Servers {
     std::fs::write(
         &conf,
         format!(
-            "daemon off;\nmaster_process off;\nworker_processes 1;\npid {tmp}/nginx.pid;\nerror_log {tmp}/error.log;\nevents {{ worker_connections 256; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {tmp}/body;\n  proxy_temp_path {tmp}/proxy;\n  fastcgi_temp_path {tmp}/fastcgi;\n  uwsgi_temp_path {tmp}/uwsgi;\n  scgi_temp_path {tmp}/scgi;\n  server {{\n    listen 127.0.0.1:{nginx_port};\n    location /big/ {{ alias {tmp}/big/; }}\n    location / {{ root {}; }}\n  }}\n}}\n",
+            "daemon off;\nmaster_process off;\nworker_processes 1;\npid {tmp}/nginx.pid;\nerror_log {tmp}/error.log;\nevents {{ worker_connections 256; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {tmp}/body;\n  proxy_temp_path {tmp}/proxy;\n  fastcgi_temp_path {tmp}/fastcgi;\n  uwsgi_temp_path {tmp}/uwsgi;\n  scgi_temp_path {tmp}/scgi;\n  server {{\n    listen 127.0.0.1:{nginx_port};\n    location /big/ {{ alias {tmp}/big/; }}\n    location /moved/ {{ rewrite ^/moved/(.*)$ /$1 redirect; }}\n    location / {{ root {}; }}\n  }}\n}}\n",
             fixtures.display()
         ),
     )
@@ -147,6 +147,14 @@ fn run(args: &[&str]) -> Output {
         .env("AWS_DEFAULT_REGION", "us-east-1")
         .output()
         .unwrap()
+}
+
+/// Every `AWS_` variable of this process, to take away from a child.
+fn aws_vars() -> Vec<String> {
+    std::env::vars()
+        .map(|(k, _)| k)
+        .filter(|k| k.starts_with("AWS_"))
+        .collect()
 }
 
 /// Runs Python with boto3 against moto: `code` gets `s3` (a client) and `sys.argv`.
@@ -423,4 +431,96 @@ fn a_missing_object_is_a_clear_error() {
             assert!(said.contains("not found"), "{command}: {said}");
         }
     }
+}
+
+#[test]
+fn a_redirect_is_followed() {
+    let s = servers();
+    let rel = "artifacts/credit_ct_xgb.joblib";
+    let url = format!("{}moved/{rel}", s.nginx);
+    assert_same(
+        &["check", "--format", "json"],
+        &format!("fixtures/{rel}"),
+        &url,
+    );
+}
+
+#[test]
+fn a_file_joblib_cannot_decode_is_judged_as_pickle_load_reads_it() {
+    // `BZ` then a pickle: joblib takes it for bz2 and fails to decode it; `pickle.load`
+    // reads BINBYTES, then the pickle that calls os.system. Over HTTP as from disk: the
+    // gate fails. And a truncated gzip that imports nothing: refused alike.
+    let s = servers();
+    let mut data = b"BZ\x00\x00\x00".to_vec();
+    data.extend_from_slice(&[b'x'; 90]);
+    data.extend_from_slice(b"0cos\nsystem\n(S'echo pwned'\ntR.");
+    let hostile = s.dir.join("big").join("weights.dat");
+    std::fs::write(&hostile, data).unwrap();
+    let gz = std::fs::read(fixture("ct_logreg.joblib.gz")).unwrap();
+    let truncated = s.dir.join("big").join("truncated.joblib.gz");
+    std::fs::write(&truncated, &gz[..gz.len() / 2]).unwrap();
+    for (file, name) in [
+        (&hostile, "weights.dat"),
+        (&truncated, "truncated.joblib.gz"),
+    ] {
+        let url = format!("{}big/{name}", s.nginx);
+        assert_same(
+            &["check", "--isolated", "--format", "json"],
+            file.to_str().unwrap(),
+            &url,
+        );
+    }
+    let out = run(&[
+        "check",
+        "--isolated",
+        &format!("{}big/weights.dat", s.nginx),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{:?}", text(&out));
+}
+
+#[test]
+fn an_aws_profile_supplies_keys_region_and_endpoint() {
+    let s = servers();
+    upload("profiled", "", &[fixture("kmeans.p5.pkl")]);
+    let dir = tempfile::tempdir().unwrap();
+    let credentials = dir.path().join("credentials");
+    let config = dir.path().join("config");
+    std::fs::write(
+        &credentials,
+        "[default]\naws_access_key_id = nope\n[ci]\naws_access_key_id = test\naws_secret_access_key = test\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "[profile ci]\nregion = us-east-1\nendpoint_url = {}\n",
+            s.s3
+        ),
+    )
+    .unwrap();
+    let mut command = common::artifact();
+    for var in aws_vars() {
+        command.env_remove(var);
+    }
+    let out = command
+        .args([
+            "--remote-timeout",
+            "5",
+            "check",
+            "s3://profiled/kmeans.p5.pkl",
+        ])
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env("AWS_PROFILE", "ci")
+        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    // kmeans.p5.pkl has a KMeans whose threads the gate reports: read, not an error.
+    assert_ne!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(stdout.contains("s3://profiled/kmeans.p5.pkl"), "{stdout}");
 }

@@ -304,7 +304,7 @@ fn discover(paths: &[PathBuf], exclude: &globset::GlobSet) -> anyhow::Result<Dis
     let mut found = Discovered::default();
     for path in paths {
         if let Some(url) = crate::store::remote_url(path) {
-            if !url.ends_with('/') {
+            if !crate::store::is_prefix(url) {
                 found.files.push((path.clone(), Candidate::Certain));
                 continue;
             }

@@ -33,6 +33,21 @@ pub fn remote_url(path: &Path) -> Option<&str> {
         .then_some(text)
 }
 
+/// Whether `url` names a prefix to list rather than one object: it ends in `/`, or it is
+/// a bucket (container) with no key at all (`s3://bucket`).
+pub fn is_prefix(url: &str) -> bool {
+    if url.ends_with('/') {
+        return true;
+    }
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let bucket_store = ["s3", "s3a", "gs", "az", "abfss"]
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(scheme));
+    bucket_store && !rest.contains('/')
+}
+
 /// What a remote read does: its limits and how to report it.
 #[derive(Clone, Copy, Debug)]
 pub struct RemoteOptions {
@@ -162,5 +177,15 @@ mod tests {
         assert_eq!(remote_url(Path::new("./s3://bucket/key.pkl")), None);
         assert_eq!(remote_url(Path::new("model.pkl")), None);
         assert_eq!(remote_url(Path::new("s3://")), None);
+    }
+
+    #[test]
+    fn prefixes_are_told_from_objects() {
+        assert!(is_prefix("s3://bucket/models/"));
+        assert!(is_prefix("s3://bucket"));
+        assert!(is_prefix("gs://bucket"));
+        assert!(!is_prefix("s3://bucket/model.pkl"));
+        assert!(!is_prefix("https://host"));
+        assert!(is_prefix("https://host/dir/"));
     }
 }

@@ -50,12 +50,19 @@ fn store_for(url: &str, options: RemoteOptions) -> io::Result<(Arc<dyn ObjectSto
     };
     let store: Arc<dyn ObjectStore> = match scheme {
         ObjectStoreScheme::AmazonS3 => Arc::new(
-            object_store::aws::AmazonS3Builder::from_env()
-                .with_url(url)
-                .with_client_options(client)
-                .with_retry(retry)
-                .build()
-                .map_err(|e| invalid(url, e))?,
+            aws_profile(&|var| std::env::var(var).ok(), &|path| {
+                std::fs::read_to_string(path).ok()
+            })
+            .into_iter()
+            .fold(
+                object_store::aws::AmazonS3Builder::from_env(),
+                |builder, (key, value)| builder.with_config(key, value),
+            )
+            .with_url(url)
+            .with_client_options(client)
+            .with_retry(retry)
+            .build()
+            .map_err(|e| invalid(url, e))?,
         ),
         ObjectStoreScheme::GoogleCloudStorage => Arc::new(
             object_store::gcp::GoogleCloudStorageBuilder::from_env()
@@ -234,6 +241,10 @@ pub fn list(url: &str, options: RemoteOptions) -> io::Result<Vec<(String, u64)>>
             let mut found = Vec::new();
             while let Some(meta) = stream.next().await {
                 let meta = meta.map_err(io_error)?;
+                // A console's "folder" is an empty object named `prefix/`: not a file.
+                if meta.location.as_ref().ends_with('/') {
+                    continue;
+                }
                 found.push((format!("{base}/{}", meta.location), meta.size));
             }
             Ok::<_, io::Error>(found)
@@ -248,4 +259,144 @@ pub fn list(url: &str, options: RemoteOptions) -> io::Result<Vec<(String, u64)>>
     .map_err(|e| io::Error::new(e.kind(), format!("{url}: cannot list: {e}")))?;
     found.sort();
     Ok(found)
+}
+
+/// The S3 settings of a shared-config profile (`AWS_PROFILE`, else `default`) that the
+/// environment does not set already: static keys from `~/.aws/credentials`
+/// (`AWS_SHARED_CREDENTIALS_FILE`), region and endpoint from `~/.aws/config`
+/// (`AWS_CONFIG_FILE`). object_store reads the environment, web identity and instance
+/// metadata, not these files; roles, SSO and `credential_process` profiles are not read.
+fn aws_profile(
+    env: &dyn Fn(&str) -> Option<String>,
+    read: &dyn Fn(&std::path::Path) -> Option<String>,
+) -> Vec<(object_store::aws::AmazonS3ConfigKey, String)> {
+    use object_store::aws::AmazonS3ConfigKey as Key;
+    let home = env("HOME").map(std::path::PathBuf::from);
+    let file = |var: &str, name: &str| {
+        env(var)
+            .map(std::path::PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(".aws").join(name)))
+            .and_then(|p| read(&p))
+    };
+    let profile = env("AWS_PROFILE").unwrap_or_else(|| "default".into());
+    let mut found = Vec::new();
+    if env("AWS_ACCESS_KEY_ID").is_none()
+        && let Some(text) = file("AWS_SHARED_CREDENTIALS_FILE", "credentials")
+    {
+        let section = ini_section(&text, &profile);
+        for (name, key) in [
+            ("aws_access_key_id", Key::AccessKeyId),
+            ("aws_secret_access_key", Key::SecretAccessKey),
+            ("aws_session_token", Key::Token),
+        ] {
+            if let Some(value) = section.iter().find(|(k, _)| k == name) {
+                found.push((key, value.1.clone()));
+            }
+        }
+    }
+    if let Some(text) = file("AWS_CONFIG_FILE", "config") {
+        // In the config file every profile but the default is `[profile NAME]`.
+        let header = if profile == "default" {
+            profile.clone()
+        } else {
+            format!("profile {profile}")
+        };
+        let section = ini_section(&text, &header);
+        let unset = |var: &str| env(var).is_none();
+        for (name, key, vars) in [
+            (
+                "region",
+                Key::Region,
+                &["AWS_REGION", "AWS_DEFAULT_REGION"][..],
+            ),
+            (
+                "endpoint_url",
+                Key::Endpoint,
+                &["AWS_ENDPOINT_URL", "AWS_ENDPOINT"][..],
+            ),
+        ] {
+            if vars.iter().all(|v| unset(v))
+                && let Some(value) = section.iter().find(|(k, _)| k == name)
+            {
+                found.push((key, value.1.clone()));
+            }
+        }
+    }
+    found
+}
+
+/// The `key = value` lines of `[name]` in an INI text.
+fn ini_section(text: &str, name: &str) -> Vec<(String, String)> {
+    let mut inside = false;
+    let mut found = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('#') || line.starts_with(';') || line.is_empty() {
+            continue;
+        }
+        if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            inside = header.trim() == name;
+            continue;
+        }
+        if inside && let Some((key, value)) = line.split_once('=') {
+            found.push((key.trim().to_ascii_lowercase(), value.trim().to_string()));
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use object_store::aws::AmazonS3ConfigKey as Key;
+
+    #[test]
+    fn a_profile_fills_what_the_environment_leaves_unset() {
+        let files = |p: &std::path::Path| -> Option<String> {
+            match p.file_name()?.to_str()? {
+                "credentials" => Some(
+                    "[default]\naws_access_key_id = D\n[ci]\naws_access_key_id=CI\naws_secret_access_key = S\n".into(),
+                ),
+                "config" => Some(
+                    "[default]\nregion = eu-west-1\n[profile ci]\n# a comment\nregion = us-east-2\nendpoint_url = http://127.0.0.1:9000\n".into(),
+                ),
+                _ => None,
+            }
+        };
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let got = aws_profile(&env(&[("HOME", "/h"), ("AWS_PROFILE", "ci")]), &files);
+        assert_eq!(
+            got,
+            [
+                (Key::AccessKeyId, "CI".to_string()),
+                (Key::SecretAccessKey, "S".to_string()),
+                (Key::Region, "us-east-2".to_string()),
+                (Key::Endpoint, "http://127.0.0.1:9000".to_string()),
+            ]
+        );
+        // Keys and region in the environment win; the default profile is `[default]`.
+        let got = aws_profile(
+            &env(&[
+                ("HOME", "/h"),
+                ("AWS_ACCESS_KEY_ID", "E"),
+                ("AWS_REGION", "x"),
+            ]),
+            &files,
+        );
+        assert!(got.is_empty(), "{got:?}");
+        let got = aws_profile(&env(&[("HOME", "/h")]), &files);
+        assert_eq!(
+            got,
+            [
+                (Key::AccessKeyId, "D".to_string()),
+                (Key::Region, "eu-west-1".to_string())
+            ]
+        );
+    }
 }
