@@ -400,6 +400,20 @@ fn patch_and_verify_read_a_remote_input_and_write_locally() {
         assert_eq!(out.status.code(), Some(2));
         assert!(text(&out).1.contains("never written"), "{:?}", text(&out));
     }
+    // diff fetches the arrays it compares: the same differences as from disk.
+    let local = fixture("credit_ct_xgb.joblib");
+    let (l, r) = (
+        run(&["diff", local.to_str().unwrap(), local_out.to_str().unwrap()]),
+        run(&["diff", url, remote_out.to_str().unwrap()]),
+    );
+    assert_eq!(l.status.code(), Some(1));
+    assert_eq!(
+        (l.status.code(), text(&l).0),
+        (
+            r.status.code(),
+            text(&r).0.replace(url, local.to_str().unwrap())
+        )
+    );
     let python = common::python();
     let out = run(&[
         "verify",
