@@ -357,19 +357,24 @@ fn faults_end_in_the_right_answer_or_a_clear_error() {
 }
 
 #[test]
-fn a_compressed_artifact_is_one_get() {
+fn a_compressed_artifact_is_decoded_from_one_get() {
     let s = servers();
-    let out = run(&[
-        "--stats",
-        "inspect",
-        &format!("{}artifacts/ct_logreg.joblib.xz", s.nginx),
-    ]);
-    assert_eq!(out.status.code(), Some(0));
-    let (bytes, requests) = stats(&out);
-    let size = std::fs::metadata(fixture("ct_logreg.joblib.xz"))
-        .unwrap()
-        .len();
-    assert_eq!((bytes, requests), (size, 2), "one HEAD, one GET");
+    // Larger than the first block: opening fetches that, the decoder streams the rest
+    // from a second GET.
+    let big = s.dir.join("big").join("random.joblib.gz");
+    common::python_code(
+        "import sys, joblib, numpy as np\n\
+         joblib.dump(np.random.default_rng(0).random(200_000), sys.argv[1], compress=3)",
+        &[&big],
+    );
+    let url = format!("{}big/random.joblib.gz", s.nginx);
+    let out = run(&["--stats", "inspect", &url]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let size = std::fs::metadata(&big).unwrap().len();
+    assert!(size > 1 << 20);
+    assert_eq!(stats(&out), (size, 2), "the first block, then one stream");
+    assert_same(&["inspect", "--format", "json"], big.to_str().unwrap(), &url);
+    std::fs::remove_file(big).unwrap();
 }
 
 #[test]

@@ -159,6 +159,25 @@ impl Mirror {
         Ok(mirror)
     }
 
+    /// [`Mirror::new`], with the object's first bytes already fetched.
+    pub fn with_head(
+        name: String,
+        size: u64,
+        head: &[u8],
+        source: Box<dyn Fetch>,
+        timeout: Duration,
+    ) -> io::Result<Arc<Mirror>> {
+        let mirror = Mirror::new(name, size, source, timeout)?;
+        let len = (head.len() as u64).min(size);
+        // `len` fits: it is at most `head.len()`.
+        mirror.file.write_all_at(&head[..len as usize], 0)?;
+        let mut state = mirror.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.present.insert(0, len);
+        state.last_end = len;
+        drop(state);
+        Ok(mirror)
+    }
+
     /// The whole object's bytes, holes included: read only what [`Mirror::ensure`] said
     /// is present.
     pub fn bytes(&self) -> &[u8] {

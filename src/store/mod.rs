@@ -86,7 +86,7 @@ pub fn options() -> RemoteOptions {
 pub struct Stats {
     pub bytes: u64,
     pub requests: u64,
-    /// Objects opened (each costs one HEAD, counted in `requests`).
+    /// Objects opened (each costs one request for its first block, counted in `requests`).
     pub objects: u64,
 }
 
@@ -114,8 +114,12 @@ pub(crate) fn count_bytes(bytes: u64) {
     BYTES.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// Opens the remote object `url` as a mirror (one HEAD request; nothing else is fetched
-/// until it is read).
+/// What opening a remote object fetches with its first request.
+#[cfg_attr(not(feature = "remote"), allow(dead_code))]
+const FIRST_BLOCK: u64 = 64 << 10;
+
+/// Opens the remote object `url` as a mirror (one request, for its first block; nothing
+/// else is fetched until it is read).
 pub fn open_remote(url: &str) -> std::io::Result<std::sync::Arc<Mirror>> {
     OBJECTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     #[cfg(feature = "remote")]
