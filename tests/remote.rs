@@ -373,7 +373,11 @@ fn a_compressed_artifact_is_decoded_from_one_get() {
     let size = std::fs::metadata(&big).unwrap().len();
     assert!(size > 1 << 20);
     assert_eq!(stats(&out), (size, 2), "the first block, then one stream");
-    assert_same(&["inspect", "--format", "json"], big.to_str().unwrap(), &url);
+    assert_same(
+        &["inspect", "--format", "json"],
+        big.to_str().unwrap(),
+        &url,
+    );
     std::fs::remove_file(big).unwrap();
 }
 
