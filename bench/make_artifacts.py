@@ -8,7 +8,9 @@
 - forest400.p5.pkl and forest400.joblib: a 400-tree random forest (n_jobs=-1), ~470 MB.
 - forest400.zlib3.joblib, forest400.lz4.joblib, forest400.xz1.joblib: the same forest
   compressed by joblib (compress=3, 'lz4', ('xz', 1)), for patch on a compressed file.
-- small/: 500 small artifacts (the committed fixtures, copied), for `check` on a folder.
+- forest400.gz.joblib: the same forest as joblib's gzip, for inspect beside zcat.
+- small/: 500 small artifacts (the committed fixtures, copied), for `check` on a folder;
+  registry-1000/, registry-2000/: 1,000 and 2,000 of them, for how `check` grows.
 """
 
 import io
@@ -85,16 +87,16 @@ def compressed_forest(path, compress):
     joblib.dump(model, path, compress=compress)
 
 
-def small_folder(path):
-    """500 small artifacts: the committed fixtures, copied over and over."""
+def small_folder(path, count=500):
+    """`count` small artifacts: the committed fixtures, copied over and over."""
     import shutil
 
     fixtures = os.path.join(os.path.dirname(OUT), "..", "fixtures", "artifacts")
     names = sorted(n for n in os.listdir(fixtures) if not n.startswith(("sec_", "prt_")))
     os.makedirs(path)
-    for i in range(500):
+    for i in range(count):
         name = names[i % len(names)]
-        shutil.copy(os.path.join(fixtures, name), os.path.join(path, f"{i:03d}_{name}"))
+        shutil.copy(os.path.join(fixtures, name), os.path.join(path, f"{i:04d}_{name}"))
 
 
 def torch_checkpoint(path):
@@ -170,7 +172,7 @@ def main():
             make(path)
         print(f"{name}: {os.path.getsize(path):,} bytes", file=sys.stderr)
     for name, compress in [("forest400.zlib3.joblib", 3), ("forest400.lz4.joblib", "lz4"),
-                           ("forest400.xz1.joblib", ("xz", 1))]:
+                           ("forest400.xz1.joblib", ("xz", 1)), ("forest400.gz.joblib", ("gzip", 3))]:
         path = os.path.join(OUT, name)
         if not os.path.exists(path):
             print(f"building {path}", file=sys.stderr)
@@ -179,6 +181,10 @@ def main():
     small = os.path.join(OUT, "small")
     if not os.path.exists(small):
         small_folder(small)
+    for count in (1000, 2000):
+        folder = os.path.join(OUT, f"registry-{count}")
+        if not os.path.exists(folder):
+            small_folder(folder, count)
 
 
 if __name__ == "__main__":

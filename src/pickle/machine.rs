@@ -29,7 +29,13 @@ pub trait Visitor {
     const WANTS_OPS: bool = true;
     fn op(&mut self, _stream: usize, _nested: bool, _op: &Op<'_>) {}
     fn inline_data(&mut self, _stream: usize, _data: &InlineData) {}
+    /// The reading has passed `offset` (called every [`PASSED_STEP`] bytes or so): the
+    /// bytes before it are behind the lexer, though the graph may read some again.
+    fn passed(&mut self, _offset: u64) {}
 }
+
+/// How far apart [`Visitor::passed`] calls are.
+pub const PASSED_STEP: u64 = 8 << 20;
 
 /// A visitor that ignores everything.
 pub struct Quiet;
@@ -195,6 +201,7 @@ fn read_stream<V: Visitor>(
         buffers: 0,
         op_count: 0,
         highest_opcode_protocol: 0,
+        next_passed: start as u64 + PASSED_STEP,
     };
     let mut lexer = Lexer::new(machine.graph.data(), start);
     lexer.set_strict_frames(reading == Reading::JoblibLoad);
@@ -375,6 +382,8 @@ struct Machine<'g, 'a, V> {
     buffers: u64,
     op_count: u64,
     highest_opcode_protocol: u8,
+    /// Where the next [`Visitor::passed`] is due.
+    next_passed: u64,
 }
 
 type OpResult = Result<(), ErrorKind>;
@@ -387,6 +396,10 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
             }
             let op = lexer.next_op()?;
             self.op_count += 1;
+            if op.offset >= self.next_passed {
+                self.visitor.passed(op.offset);
+                self.next_passed = op.offset + PASSED_STEP;
+            }
             let op_protocol = op.code.protocol();
             if op_protocol > self.highest_opcode_protocol {
                 self.highest_opcode_protocol = op_protocol;
@@ -1269,6 +1282,10 @@ fn set_items(graph: &mut Graph<'_>, target: Value, items: &[Item]) -> OpResult {
 /// TypeError in both loaders. What the graph cannot tell (objects) is taken as hashable.
 fn check_hashable<'i>(graph: &Graph<'_>, keys: impl Iterator<Item = &'i Item>) -> OpResult {
     fn unhashable(graph: &Graph<'_>, value: Value, depth: u32) -> bool {
+        // The keys of a vocabulary: a million strings, no lookup needed.
+        if matches!(value, Value::Str(_) | Value::Int(_)) {
+            return false;
+        }
         if let Value::Bytes(at) = value {
             // BYTEARRAY8 pushes a bytearray, which is mutable.
             return usize::try_from(at)
@@ -1420,6 +1437,29 @@ mod tests {
 
     fn graph(data: &[u8]) -> Graph<'_> {
         parse(data, &mut Quiet).unwrap()
+    }
+
+    #[test]
+    fn the_visitor_hears_where_the_reading_has_got_to() {
+        struct Passed(Vec<u64>);
+        impl Visitor for Passed {
+            const WANTS_OPS: bool = false;
+            fn passed(&mut self, offset: u64) {
+                self.0.push(offset);
+            }
+        }
+        // PROTO 4, BINBYTES8 of 20 MiB, POP, NONE, STOP: POP is past the first step, and
+        // the next is due a step after it.
+        let len = 20u64 << 20;
+        let mut data = b"\x80\x04\x8e".to_vec();
+        data.extend_from_slice(&len.to_le_bytes());
+        data.resize(data.len() + len as usize, 0);
+        data.extend_from_slice(b"0N.");
+        let mut passed = Passed(Vec::new());
+        let parsed = parse_reading_at(&data, 0, &mut passed, Reading::PickleLoad);
+        assert!(parsed.error.is_none(), "{:?}", parsed.error);
+        let pop = 2 + 1 + 8 + len;
+        assert_eq!(passed.0, [pop]);
     }
 
     #[test]

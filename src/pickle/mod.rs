@@ -17,6 +17,7 @@ pub use error::{ErrorKind, PickleError};
 pub use graph::{Graph, Node, NodeId, Value};
 pub use lexer::{Arg, Lexer, Op};
 pub use machine::{
-    Parsed, Quiet, Reading, Visitor, parse, parse_consecutive, parse_reading, parse_reading_at,
+    PASSED_STEP, Parsed, Quiet, Reading, Visitor, parse, parse_consecutive, parse_reading,
+    parse_reading_at,
 };
 pub use opcode::Opcode;
