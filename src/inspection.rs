@@ -755,7 +755,7 @@ pub fn skops_parts(
     let path = format!("{}!{}", archive.path.display(), member.name);
     let find = |name: &str| archive.members.iter().find(|m| m.name == name && !m.is_dir);
     let bytes = archive
-        .member_bytes(member)
+        .member_contents(member)
         .map_err(|source| ReadError::Container {
             path: path.clone(),
             source,
@@ -773,7 +773,7 @@ pub fn skops_parts(
             too_large.push((m.name.clone(), m.size));
             return None;
         }
-        match archive.member_bytes(m) {
+        match archive.member_contents(m) {
             Ok(b) => Some(b.to_vec()),
             Err(e) => {
                 unreadable.get_or_insert(ReadError::Container {

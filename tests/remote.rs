@@ -547,3 +547,33 @@ fn an_aws_profile_supplies_keys_region_and_endpoint() {
     assert_ne!(out.status.code(), Some(2), "{stdout}{stderr}");
     assert!(stdout.contains("s3://profiled/kmeans.p5.pkl"), "{stdout}");
 }
+
+#[test]
+fn a_skops_member_read_whole_is_fetched_whole() {
+    // A skops file whose booster blob and schema lie past the blocks that opening and the
+    // zip directory fetch: skops's reader reads them through, not a lexer, and must get
+    // every byte (zeros would drop the booster's 14 threads without a word).
+    let s = servers();
+    let model = s.dir.join("big").join("xgb.skops");
+    common::python_code(
+        "import sys, numpy as np, skops.io as sio\n\
+         from sklearn.pipeline import Pipeline\n\
+         from sklearn.preprocessing import StandardScaler\n\
+         from xgboost import XGBClassifier\n\
+         rng = np.random.default_rng(0)\n\
+         X = rng.random((2000, 50)); y = (X[:, 0] > 0.5).astype(int)\n\
+         m = Pipeline([('scale', StandardScaler()), ('xgb', XGBClassifier(n_estimators=3000, max_depth=6, n_jobs=14))])\n\
+         sio.dump(m.fit(X, y), sys.argv[1])",
+        &[&model],
+    );
+    // The booster blob (~2.3 MiB) lies mostly outside what opening, the zip directory
+    // and the members' peeks fetch.
+    assert!(std::fs::metadata(&model).unwrap().len() > 2 << 20);
+    let url = format!("{}big/xgb.skops", s.nginx);
+    let local = model.to_str().unwrap();
+    assert_same(&["check", "--format", "json"], local, &url);
+    assert_same(&["inspect", "--format", "json"], local, &url);
+    let out = run(&["inspect", &url]);
+    assert!(text(&out).0.contains("nthread"), "{}", text(&out).0);
+    std::fs::remove_file(model).unwrap();
+}

@@ -314,13 +314,16 @@ impl Artifact {
 
     /// A member's first `n` uncompressed bytes (None if they cannot be read).
     pub fn member_head(&self, member: &zip::Member, n: usize) -> Option<Vec<u8>> {
-        // A deflated member's first bytes need the first compressed ones: a megabyte is
-        // more than any deflate stream needs for a few KiB (past it a remote member's
-        // hole reads as zeros, a stored block whose length check fails: no head).
+        // A stored member's head is its first `n` bytes; a deflated one's needs the first
+        // compressed bytes, and 64 KiB is more than a deflate stream needs for a few KiB
+        // (past it a remote member's hole reads as zeros, a stored block whose length
+        // check fails: no head, and the member is then opened in full).
         let start = usize::try_from(member.data_offset).ok()?;
-        let len = usize::try_from(member.compressed_size)
-            .ok()?
-            .min(n.max(1 << 20));
+        let want = match member.method {
+            zip::Method::Stored => n,
+            zip::Method::Deflated | zip::Method::Other(_) => n.max(64 << 10),
+        };
+        let len = usize::try_from(member.compressed_size).ok()?.min(want);
         self.bytes.fetch(start..start.saturating_add(len)).ok()?;
         zip::head(&self.bytes, member, n)
     }
@@ -343,6 +346,15 @@ impl Artifact {
             Arc::clone(&self.budget),
             &mut |_| {},
         )
+    }
+
+    /// [`Artifact::member_bytes`], fetched whole when the archive is a remote object's:
+    /// for readers that read the member through (a skops schema, a booster blob), not a
+    /// lexer that fetches what it reads.
+    pub fn member_contents(&self, member: &zip::Member) -> Result<Bytes, ContainerError> {
+        let bytes = self.member_bytes(member)?;
+        bytes.fetch(0..bytes.len())?;
+        Ok(bytes)
     }
 
     /// A member's uncompressed bytes: a stored member is a range of the archive's bytes;
