@@ -21,11 +21,22 @@ use std::time::{Duration, Instant};
 
 use memmap2::Mmap;
 
-/// Fetches are whole blocks, aligned to this size.
-const BLOCK: u64 = 64 << 10;
-/// The first read-ahead of a new sequential run (just the block asked for: a jump to a
-/// zip member's header should not cost more), and the most it grows to.
-const MIN_AHEAD: u64 = BLOCK;
+/// Fetches are whole blocks, aligned to this size: 64 KiB. The first read-ahead of a
+/// sequential run is one block (a jump to a zip member's header should not cost more).
+/// `ARTIFACT_TEST_BLOCK_SIZE` (a power of two from 512 up) makes blocks smaller: the tests
+/// read the small fixtures through many holes with it, so that a reader which reads bytes
+/// it did not ask for shows itself.
+pub fn block() -> u64 {
+    static BLOCK: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *BLOCK.get_or_init(|| {
+        std::env::var("ARTIFACT_TEST_BLOCK_SIZE")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|b| b.is_power_of_two() && (512..=64 << 10).contains(b))
+            .unwrap_or(64 << 10)
+    })
+}
+/// The most a read-ahead grows to.
 const MAX_AHEAD: u64 = 8 << 20;
 /// Attempts of one ranged GET before its error stands.
 const ATTEMPTS: u32 = 4;
@@ -147,7 +158,7 @@ impl Mirror {
             file,
             map,
             state: Mutex::new(State {
-                ahead: MIN_AHEAD,
+                ahead: block(),
                 // No fetch yet: the first is not a sequential one.
                 last_end: u64::MAX,
                 ..State::default()
@@ -230,16 +241,17 @@ impl Mirror {
     }
 
     fn fill(&self, state: &mut State, start: u64, end: u64) -> io::Result<()> {
-        state.ahead = if start.abs_diff(state.last_end) <= BLOCK {
+        let block = block();
+        state.ahead = if start.abs_diff(state.last_end) <= block {
             (state.ahead * 2).min(MAX_AHEAD)
         } else {
-            MIN_AHEAD
+            block
         };
-        let lo = start - start % BLOCK;
+        let lo = start - start % block;
         let hi = end
             .max(start.saturating_add(state.ahead))
-            .div_ceil(BLOCK)
-            .saturating_mul(BLOCK)
+            .div_ceil(block)
+            .saturating_mul(block)
             .min(self.size);
         state.last_end = hi;
         self.fetch_gaps(state, &[(lo, hi)])
@@ -248,12 +260,13 @@ impl Mirror {
     /// Makes every range present, coalesced: many small reads scattered over the object
     /// (a zip's local headers) cost one GET for each cluster of them.
     pub fn ensure_many(&self, ranges: &[Range<u64>]) -> io::Result<()> {
+        let block = block();
         let mut blocks: Vec<(u64, u64)> = ranges
             .iter()
             .filter(|r| r.start < r.end.min(self.size))
             .map(|r| {
-                let lo = r.start - r.start % BLOCK;
-                let hi = r.end.min(self.size).div_ceil(BLOCK).saturating_mul(BLOCK);
+                let lo = r.start - r.start % block;
+                let hi = r.end.min(self.size).div_ceil(block).saturating_mul(block);
                 (lo, hi.min(self.size))
             })
             .collect();
@@ -272,11 +285,12 @@ impl Mirror {
     /// Fetches what is missing of `wanted` (sorted ranges), gaps closer than a block as
     /// one GET (the bytes between them are fetched again).
     fn fetch_gaps(&self, state: &mut State, wanted: &[(u64, u64)]) -> io::Result<()> {
+        let block = block();
         let mut runs: Vec<(u64, u64)> = Vec::new();
         for &(lo, hi) in wanted {
             for (s, e) in state.present.gaps(lo, hi) {
                 match runs.last_mut() {
-                    Some(last) if s <= last.1 + BLOCK => last.1 = last.1.max(e),
+                    Some(last) if s <= last.1 + block => last.1 = last.1.max(e),
                     _ => runs.push((s, e)),
                 }
             }
@@ -691,7 +705,7 @@ mod tests {
     #[test]
     fn a_skipped_range_is_never_fetched() {
         let (m, gets) = mirror(64 << 20, true, 0);
-        assert!(m.ensure(0, 10).unwrap() >= MIN_AHEAD);
+        assert!(m.ensure(0, 10).unwrap() >= block());
         let far = 60 << 20;
         assert!(m.ensure(far + 7, far + 10).unwrap() > far + 10);
         assert_eq!(m.bytes()[(far + 9) as usize], byte(far + 9));

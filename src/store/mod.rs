@@ -14,7 +14,7 @@ mod remote;
 
 use std::path::Path;
 
-pub use mirror::{Fetch, Mirror, Window, ensure, window};
+pub use mirror::{Fetch, Mirror, Window, block, ensure, window};
 
 /// The URL schemes read from a remote store.
 pub const SCHEMES: [&str; 7] = [
@@ -113,10 +113,6 @@ pub(crate) fn count_request(bytes: u64) {
 pub(crate) fn count_bytes(bytes: u64) {
     BYTES.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
 }
-
-/// What opening a remote object fetches with its first request.
-#[cfg_attr(not(feature = "remote"), allow(dead_code))]
-const FIRST_BLOCK: u64 = 64 << 10;
 
 /// Opens the remote object `url` as a mirror (one request, for its first block; nothing
 /// else is fetched until it is read).

@@ -215,7 +215,7 @@ pub fn open(url: &str, options: RemoteOptions) -> io::Result<Arc<Mirror>> {
         timeout: options.timeout,
     };
     let first = fetch.within(async {
-        let range = GetOptions::new().with_range(Some(0..super::FIRST_BLOCK));
+        let range = GetOptions::new().with_range(Some(0..super::block()));
         let got = fetch.store.get_opts(&fetch.path, range).await?;
         let size = got.meta.size;
         Ok((size, got.bytes().await?))
