@@ -115,7 +115,7 @@ split_row "artifact inspect text_pipeline.pkl" "$ops" "$bin" inspect "$f"
 split_row "picklescan text_pipeline.pkl" 0 .venv/bin/picklescan --path "$f"
 split_row "artifact inspect forest400.p5.pkl" 0 "$bin" inspect bench/out/forest400.p5.pkl
 split_row "artifact inspect forest400.lz4.joblib" 0 "$bin" inspect bench/out/forest400.lz4.joblib
-split_row "artifact patch forest400.zlib3.joblib" 0 sh -c "$bin patch bench/out/forest400.zlib3.joblib --set n_jobs=null -o bench/out/patched.joblib; rm -f bench/out/patched.joblib"
+split_row "artifact patch forest400.zlib3.joblib (tool and its children)" 0 sh -c "$bin patch bench/out/forest400.zlib3.joblib --set n_jobs=null -o bench/out/patched.joblib; rm -f bench/out/patched.joblib"
 
 table "inspect a compressed joblib beside its codec's own command (forest400, 456MiB decoded)"
 codec_ratios=""
