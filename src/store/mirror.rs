@@ -596,10 +596,6 @@ impl Window {
         let end = self.mirror.ensure(start, start + len as u64)?;
         Ok(usize::try_from(end - self.base).unwrap_or(usize::MAX))
     }
-
-    pub fn mirror(&self) -> &Arc<Mirror> {
-        &self.mirror
-    }
 }
 
 /// The mirror `data` lies in, if it lies in one (None for local files: no cost then).

@@ -55,14 +55,7 @@ pub struct RemoteOptions {
     pub timeout: std::time::Duration,
 }
 
-impl Default for RemoteOptions {
-    fn default() -> Self {
-        RemoteOptions {
-            timeout: std::time::Duration::from_secs(30),
-        }
-    }
-}
-
+/// `--remote-timeout`: 30 s unless set.
 static TIMEOUT_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(30_000);
 
 /// Sets `--timeout` for every remote read of this process.
