@@ -441,7 +441,10 @@ mod tests {
             assert_eq!(again.xz_check, encoding.xz_check, "{codec}");
             assert_eq!(again.lz4_frame, encoding.lz4_frame, "{codec}");
             let mut decoded = Vec::new();
-            super::super::codec::decode(codec, &mut &written[..], &mut decoded).unwrap();
+            super::super::codec::decoder(codec, &mut &written[..])
+                .unwrap()
+                .read_to_end(&mut decoded)
+                .unwrap();
             assert_eq!(decoded, data, "{codec}");
         }
     }

@@ -206,31 +206,6 @@ fn max_decompressed() -> u64 {
     MAX_DECOMPRESSED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// Stops a decoder's output at the limit.
-struct Capped<W> {
-    inner: W,
-    written: u64,
-    limit: u64,
-}
-
-impl<W: Write> Write for Capped<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.written + buf.len() as u64 > self.limit {
-            return Err(io::Error::new(
-                io::ErrorKind::FileTooLarge,
-                "over the decompression limit",
-            ));
-        }
-        let n = self.inner.write(buf)?;
-        self.written += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 /// An opened artifact: its bytes (decoded when compressed), ready for the pickle layer.
 /// A member of a zip archive is an artifact too, named `archive!member`.
 pub struct Artifact {
@@ -690,22 +665,16 @@ fn decode_to_map(
     limit: u64,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(Bytes, u64), ContainerError> {
-    let mut spill = tempfile::tempfile().map_err(ContainerError::Spill)?;
+    let spill = tempfile::tempfile().map_err(ContainerError::Spill)?;
     let counting = Counting {
         inner: compressed,
         consumed: 0,
         progress,
     };
     let mut counting = io::BufReader::with_capacity(1 << 16, counting);
-    let (result, decoded) = {
-        let mut writer = Capped {
-            inner: io::BufWriter::with_capacity(1 << 20, &mut spill),
-            written: 0,
-            limit,
-        };
-        let result = codec::decode(codec, &mut counting, &mut writer).and_then(|_| writer.flush());
-        (result, writer.written)
-    };
+    let mut decoded = 0;
+    let result = codec::decoder(codec, &mut counting)
+        .and_then(|mut decoder| decode_into(&mut decoder, &spill, limit, &mut decoded));
     let used = counting.get_ref().consumed - counting.buffer().len() as u64;
     match result {
         Err(e) if e.kind() == io::ErrorKind::FileTooLarge => {
@@ -723,9 +692,9 @@ fn decode_to_map(
                 source,
             });
         }
-        Ok(_) => {}
+        Ok(()) => {}
     }
-    if spill.metadata().map_err(ContainerError::Spill)?.len() == 0 {
+    if decoded == 0 {
         return Err(ContainerError::Decode {
             codec,
             consumed: used,
@@ -734,6 +703,113 @@ fn decode_to_map(
         });
     }
     Ok((map_spill(&spill)?, used))
+}
+
+/// Decoded bytes go to the writing thread in chunks this large: liblz4 decodes its
+/// 64 KiB and 1 MiB blocks straight into them (a smaller buffer costs it a copy).
+const CHUNK: usize = 1 << 20;
+/// Chunks decoded and not yet written, at most: a few MiB whatever the file's size.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// Decodes on this thread and writes the spill on another, so that the kernel's copy
+/// into the page cache overlaps the decoding: for lz4 the two cost about the same
+/// (measured on 456 MiB: 0.31 s in one thread, 0.25 s in two; `lz4 -dc` 0.20 s). 4 MiB
+/// chunks measured no faster. Counts into `decoded`
+/// and stops past `limit` with `FileTooLarge`.
+fn decode_into(
+    decoder: &mut dyn Read,
+    spill: &File,
+    limit: u64,
+    decoded: &mut u64,
+) -> io::Result<()> {
+    std::thread::scope(|scope| {
+        let (full, to_write) =
+            std::sync::mpsc::sync_channel::<(Box<[u8]>, usize)>(CHUNKS_IN_FLIGHT);
+        let (written, free) = std::sync::mpsc::channel::<Box<[u8]>>();
+        let writer = std::thread::Builder::new()
+            .name("spill writer".into())
+            .spawn_scoped(scope, move || -> io::Result<()> {
+                let mut out = spill;
+                for (chunk, len) in to_write {
+                    out.write_all(&chunk[..len])?;
+                    // The decoding side may have finished; a chunk nobody takes is freed.
+                    let _ = written.send(chunk);
+                }
+                Ok(())
+            });
+        let Ok(writer) = writer else {
+            // No thread to be had (a process at its limit): write in this one.
+            let mut out = spill;
+            return fill_chunks(
+                decoder,
+                limit,
+                decoded,
+                || None,
+                |chunk, len| out.write_all(&chunk[..len]),
+            );
+        };
+        let decoding = fill_chunks(
+            decoder,
+            limit,
+            decoded,
+            || free.try_recv().ok(),
+            |chunk, len| {
+                full.send((chunk, len))
+                    .map_err(|_| io::Error::other("the spill writer stopped"))
+            },
+        );
+        drop(full);
+        let writing = writer
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the spill writer panicked")));
+        // A write error is the cause of a send that failed; otherwise the decoder's.
+        writing.and(decoding)
+    })
+}
+
+/// Reads `decoder` to its end in chunks, each handed to `emit` full (the last one as
+/// far as it goes).
+fn fill_chunks(
+    decoder: &mut dyn Read,
+    limit: u64,
+    decoded: &mut u64,
+    mut reuse: impl FnMut() -> Option<Box<[u8]>>,
+    mut emit: impl FnMut(Box<[u8]>, usize) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut spare: Option<Box<[u8]>> = None;
+    loop {
+        let mut chunk = spare
+            .take()
+            .or_else(&mut reuse)
+            .unwrap_or_else(|| vec![0; CHUNK].into_boxed_slice());
+        let mut len = 0;
+        while len < CHUNK {
+            let n = match decoder.read(&mut chunk[len..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if n == 0 {
+                break;
+            }
+            if *decoded + n as u64 > limit {
+                return Err(io::Error::new(
+                    io::ErrorKind::FileTooLarge,
+                    "over the decompression limit",
+                ));
+            }
+            *decoded += n as u64;
+            len += n;
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        let last = len < CHUNK;
+        emit(chunk, len)?;
+        if last {
+            return Ok(());
+        }
+    }
 }
 
 /// Maps a temporary file of decoded bytes.
