@@ -385,6 +385,25 @@ fn cpython_agrees_on_what_every_attack_and_fixture_imports() {
     );
 }
 
+/// At the edges of compressed streams (a pickle split across concatenated streams or lz4
+/// frames, a stream cut short, bytes after it), joblib's own decompressing readers and the
+/// C unpickler are the oracle: where they read to STOP we report exactly their globals or
+/// refuse the file; where they fail we refuse too or report more (tests/oracle/codec_oracle.py).
+#[test]
+fn cpython_agrees_at_the_edges_of_compressed_streams() {
+    if common::skip_without_python() {
+        return;
+    }
+    let out = std::process::Command::new(python())
+        .arg(root().join("tests/oracle/codec_oracle.py"))
+        .arg(env!("CARGO_BIN_EXE_artifact"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("35 passed, 0 failed"), "{text}");
+}
+
 #[test]
 fn generated_name_tables_are_fresh() {
     if common::skip_without_python() {

@@ -713,9 +713,9 @@ const CHUNKS_IN_FLIGHT: usize = 4;
 
 /// Decodes on this thread and writes the spill on another, so that the kernel's copy
 /// into the page cache overlaps the decoding: for lz4 the two cost about the same
-/// (measured on 456 MiB: 0.31 s in one thread, 0.25 s in two; `lz4 -dc` 0.20 s). 4 MiB
-/// chunks measured no faster. Counts into `decoded`
-/// and stops past `limit` with `FileTooLarge`.
+/// (measured on 456 MiB: 0.31 s in one thread, 0.25 s in two; `lz4 -dc` 0.20 s; 4 MiB
+/// chunks measured no faster). Counts into `decoded` and stops past `limit` with
+/// `FileTooLarge`.
 fn decode_into(
     decoder: &mut dyn Read,
     spill: &File,
