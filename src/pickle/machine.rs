@@ -10,8 +10,6 @@
 //! `NumpyArrayWrapper`. [`super::joblib`] knows that layout; the machine asks it after
 //! every such BUILD in a top-level stream, and skips (never reads) the array bytes.
 
-use std::collections::HashMap;
-
 use super::error::{ErrorKind, PickleError};
 use super::graph::{
     Anomaly, AnomalyKind, BigIntEncoding, Entry, GlobalName, Graph, InlineData, Node, NodeId,
@@ -19,6 +17,7 @@ use super::graph::{
 };
 use super::joblib::{self, JoblibError};
 use super::lexer::{Arg, Lexer, Op, ShortOp};
+use super::memo::Memo;
 use super::opcode::{HIGHEST_PROTOCOL, Opcode};
 use super::text::{self, CInt, TextInt};
 
@@ -235,64 +234,6 @@ struct Item {
     value: Value,
     /// Offset of the first opcode of the expression that produced the value.
     offset: u64,
-}
-
-/// The memo. MEMOIZE indices are dense from 0, so they live in a vector; explicit PUT
-/// indices may be anything up to 2^32 and go to a map when they would leave a hole.
-#[derive(Default)]
-struct Memo {
-    dense: Vec<Value>,
-    sparse: HashMap<u64, Value>,
-}
-
-impl Memo {
-    fn len(&self) -> u64 {
-        (self.dense.len() + self.sparse.len()) as u64
-    }
-
-    fn get(&self, index: u64) -> Option<Value> {
-        usize::try_from(index)
-            .ok()
-            .and_then(|i| self.dense.get(i).copied())
-            .or_else(|| self.sparse.get(&index).copied())
-    }
-
-    /// MEMOIZE: stores at `len(memo)`, the hot path of every string in a vocabulary.
-    #[inline]
-    fn memoize(&mut self, value: Value) {
-        if self.sparse.is_empty() {
-            self.dense.push(value);
-        } else {
-            let index = self.len();
-            self.put(index, value);
-        }
-    }
-
-    /// Stores a value; returns whether a value was overwritten.
-    fn put(&mut self, index: u64, value: Value) -> bool {
-        if let Some(slot) = usize::try_from(index)
-            .ok()
-            .and_then(|i| self.dense.get_mut(i))
-        {
-            *slot = value;
-            return true;
-        }
-        // `is_empty` first: hashing the index on every MEMOIZE costs more than the rest
-        // of the opcode.
-        if index == self.dense.len() as u64
-            && (self.sparse.is_empty() || !self.sparse.contains_key(&index))
-        {
-            self.dense.push(value);
-            // Keep the invariant that sparse holds no index the dense part covers.
-            while !self.sparse.is_empty()
-                && let Some(next) = self.sparse.remove(&(self.dense.len() as u64))
-            {
-                self.dense.push(next);
-            }
-            return false;
-        }
-        self.sparse.insert(index, value).is_some()
-    }
 }
 
 /// The open MARKs, in chunks: a file of ten million MARKs (CPython accepts one) costs

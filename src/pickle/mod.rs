@@ -9,6 +9,7 @@ pub mod graph;
 pub mod joblib;
 pub mod lexer;
 pub mod machine;
+mod memo;
 pub mod names;
 pub mod opcode;
 pub mod text;
