@@ -44,16 +44,16 @@ pub fn read(graph: &Graph<'_>, booster: Value) -> Result<Booster, BoosterError> 
             let Some(handle) = graph.dict_get(state, "handle") else {
                 return Ok(Booster::default());
             };
-            let Some((blob, span)) = graph.bytes_like(handle.value) else {
+            let Some((blob, span)) = graph.bytes_like(handle.value()) else {
                 return Ok(Booster::default());
             };
             // Protocols 0-2 spell the blob as latin-1 text: its bytes have no offset of
             // their own, so settings point at the object that rebuilds it, and their blob
             // positions count the decoded bytes.
             let Some(payload) = span else {
-                let offset = graph.origin_of(handle.value);
+                let offset = graph.origin_of(handle.value());
                 let mut booster = xgboost(&blob, 0)?;
-                let text_op = graph.latin1_text_op(handle.value);
+                let text_op = graph.latin1_text_op(handle.value());
                 for s in &mut booster.settings {
                     s.offset = offset;
                     match (&mut s.blob, text_op) {
@@ -67,7 +67,7 @@ pub fn read(graph: &Graph<'_>, booster: Value) -> Result<Booster, BoosterError> 
                 return Ok(booster);
             };
             let mut booster = xgboost(&blob, payload.offset)?;
-            let op = graph.bytes_op(handle.value);
+            let op = graph.bytes_op(handle.value());
             for s in &mut booster.settings {
                 match (op, &mut s.blob) {
                     (Some(op_offset), Some(b)) => {
@@ -82,15 +82,15 @@ pub fn read(graph: &Graph<'_>, booster: Value) -> Result<Booster, BoosterError> 
         ("lightgbm.basic", "Booster") => {
             let mut booster = Booster::default();
             if let Some(handle) = graph.dict_get(state, "_handle")
-                && let Value::Str(op_offset) = handle.value
-                && let Some(span) = graph.span_of(handle.value)
+                && let Value::Str(op_offset) = handle.value()
+                && let Some(span) = graph.span_of(handle.value())
             {
                 // Protocol 0 UNICODE text is escaped: its settings count the decoded text.
                 let escaped = graph.data().get(op_offset as usize) == Some(&b'V');
                 if escaped {
-                    let text = graph.text(handle.value).unwrap_or_default();
+                    let text = graph.text(handle.value()).unwrap_or_default();
                     booster = lightgbm_text(text.as_bytes(), 0);
-                    let at = graph.origin_of(handle.value);
+                    let at = graph.origin_of(handle.value());
                     for s in &mut booster.settings {
                         s.offset = at;
                         if let Some(b) = &mut s.blob {
@@ -108,21 +108,21 @@ pub fn read(graph: &Graph<'_>, booster: Value) -> Result<Booster, BoosterError> 
                     }
                 }
             }
-            if let Some(params) = graph.dict_get(state, "params").map(|e| e.value)
+            if let Some(params) = graph.dict_get(state, "params").map(|e| e.value())
                 && let Some(entries) = graph.dict_entries(params)
             {
                 for e in entries {
-                    let Some(key) = graph.text(e.key) else {
+                    let Some(key) = graph.text(e.key()) else {
                         continue;
                     };
                     if !SETTING_NAMES.contains(&key.as_ref()) {
                         continue;
                     }
-                    if let Some(value) = scalar(graph, e.value) {
+                    if let Some(value) = scalar(graph, e.value()) {
                         booster.settings.push(BoosterSetting {
                             name: format!("params.{key}"),
                             value,
-                            offset: e.value_offset,
+                            offset: e.value_offset(),
                             location: Location::BoosterParams,
                             where_: format!("params['{key}']"),
                             blob: None,

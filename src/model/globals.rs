@@ -114,7 +114,7 @@ fn cloudpickle_class_runs_code(graph: &Graph<'_>, class: Value) -> bool {
     // `_class_setstate(obj, (state, slotstate))` or BUILD on the skeleton sets the body.
     let defines = |entries: &[crate::pickle::graph::Entry]| {
         entries.iter().any(|e| {
-            graph.text(e.key).is_some_and(|k| {
+            graph.text(e.key()).is_some_and(|k| {
                 matches!(
                     k.as_ref(),
                     "__new__" | "__init__" | "__setstate__" | "__reduce__" | "__reduce_ex__"

@@ -231,10 +231,10 @@ impl ModelView {
                 }
                 Node::Dict(entries) => {
                     for entry in entries {
-                        if matches!(entry.value, Value::Node(_)) {
+                        if matches!(entry.value(), Value::Node(_)) {
                             children.push(Visit {
-                                value: entry.value,
-                                path: Some(paths.push(visit.path, Segment::Key(entry.key))),
+                                value: entry.value(),
+                                path: Some(paths.push(visit.path, Segment::Key(entry.key()))),
                                 owner: visit.owner,
                                 name: visit.name.clone(),
                                 fitted: visit.fitted,
@@ -285,7 +285,7 @@ impl ModelView {
         let sklearn_version = graph
             .state_dict(value)
             .and_then(|s| graph.dict_get(s, "_sklearn_version"))
-            .and_then(|e| graph.text(e.value))
+            .and_then(|e| graph.text(e.value()))
             .map(|t| t.into_owned());
         if let Some(v) = &sklearn_version {
             *self.sklearn_versions.entry(v.clone()).or_default() += 1;
@@ -325,20 +325,20 @@ impl ModelView {
         // without names, and the first visit of a node decides its name.
         let mut ordered: Vec<_> = entries.iter().collect();
         ordered.sort_by_key(|e| {
-            let key = graph.text(e.key);
+            let key = graph.text(e.key());
             !key.is_some_and(|k| NAMED_MAPS.contains(&k.as_ref()))
         });
         for entry in ordered {
-            if !matches!(entry.value, Value::Node(_)) {
+            if !matches!(entry.value(), Value::Node(_)) {
                 continue;
             }
             let key = graph
-                .text(entry.key)
+                .text(entry.key())
                 .map(|k| k.into_owned())
                 .unwrap_or_default();
             let fitted = visit.fitted || (key.ends_with('_') && !key.starts_with('_'));
             let template = visit.template || is_template(&key, &has);
-            let attr_path = paths.push(visit.path, Segment::Attr(entry.key));
+            let attr_path = paths.push(visit.path, Segment::Attr(entry.key()));
             let child = |value, path, name: &str| Visit {
                 value,
                 path: Some(path),
@@ -348,7 +348,7 @@ impl ModelView {
                 template,
             };
             if NAMED_LISTS.contains(&key.as_str())
-                && let Some(items) = graph.sequence(entry.value)
+                && let Some(items) = graph.sequence(entry.value())
             {
                 for (i, &item) in items.iter().enumerate() {
                     let item_path = paths.push(Some(attr_path), Segment::Index(i as u32));
@@ -368,7 +368,7 @@ impl ModelView {
                 continue;
             }
             if NAMED_MAPS.contains(&key.as_str()) {
-                let named: Vec<_> = match graph.get(entry.value) {
+                let named: Vec<_> = match graph.get(entry.value()) {
                     Some(Node::Dict(entries)) => entries.clone(),
                     Some(Node::Object(obj)) => obj.entries.clone(),
                     _ => Vec::new(),
@@ -376,17 +376,17 @@ impl ModelView {
                 if !named.is_empty() {
                     for e in named {
                         let name = graph
-                            .text(e.key)
+                            .text(e.key())
                             .map(|k| k.into_owned())
                             .unwrap_or_default();
-                        let path = paths.push(Some(attr_path), Segment::Key(e.key));
-                        children.push(child(e.value, path, &name));
+                        let path = paths.push(Some(attr_path), Segment::Key(e.key()));
+                        children.push(child(e.value(), path, &name));
                     }
                     continue;
                 }
             }
             let name = alias(&key, &has).unwrap_or(key.as_str());
-            children.push(child(entry.value, attr_path, name));
+            children.push(child(entry.value(), attr_path, name));
         }
     }
 }
@@ -416,7 +416,7 @@ fn push_object_children(
         match graph.dict_entries(state) {
             Some(entries) => {
                 for e in entries {
-                    push(e.value, Segment::Attr(e.key));
+                    push(e.value(), Segment::Attr(e.key()));
                 }
             }
             None => push(state, Segment::Label("__setstate__")),
@@ -426,7 +426,7 @@ fn push_object_children(
         push(item, Segment::Index(i as u32));
     }
     for e in &obj.entries {
-        push(e.value, Segment::Key(e.key));
+        push(e.value(), Segment::Key(e.key()));
     }
     if let Some(stream) = obj.inline_data.as_ref().and_then(|d| d.nested_stream)
         && let Some(s) = graph.streams.get(stream)

@@ -164,39 +164,39 @@ pub(super) fn collect(graph: &Graph<'_>, view: &mut ModelView, index: usize) {
         };
     let mut found = Vec::new();
     for entry in entries {
-        let Some(key) = graph.text(entry.key) else {
+        let Some(key) = graph.text(entry.key()) else {
             continue;
         };
         if SETTING_NAMES.contains(&key.as_ref()) {
-            if let Some(v) = scalar(graph, entry.value) {
+            if let Some(v) = scalar(graph, entry.value()) {
                 found.push(setting(
                     &key,
                     est.param(&key),
                     raw(&format!(".{key}")),
                     v,
-                    entry.value_offset,
+                    entry.value_offset(),
                     Location::Attribute,
                 ));
             }
             continue;
         }
         if PARAM_DICTS.contains(&key.as_ref())
-            && let Some(params) = graph.dict_entries(entry.value)
+            && let Some(params) = graph.dict_entries(entry.value())
         {
             for p in params {
-                let Some(name) = graph.text(p.key) else {
+                let Some(name) = graph.text(p.key()) else {
                     continue;
                 };
                 if !SETTING_NAMES.contains(&name.as_ref()) {
                     continue;
                 }
-                if let Some(v) = scalar(graph, p.value) {
+                if let Some(v) = scalar(graph, p.value()) {
                     found.push(setting(
                         &name,
                         est.param(&name),
                         raw(&format!(".{key}['{name}']")),
                         v,
-                        p.value_offset,
+                        p.value_offset(),
                         Location::ParamsDict,
                     ));
                 }
@@ -204,10 +204,10 @@ pub(super) fn collect(graph: &Graph<'_>, view: &mut ModelView, index: usize) {
             continue;
         }
         if key == "_Booster"
-            && let Some(Node::Object(_)) = graph.get(entry.value)
+            && let Some(Node::Object(_)) = graph.get(entry.value())
         {
             let prefix = join_param(&est.sklearn_path, "booster");
-            match boosters::read(graph, entry.value) {
+            match boosters::read(graph, entry.value()) {
                 Ok(booster) => {
                     if let Some((lib, version)) = booster.version {
                         view.library_versions.insert(lib.to_string(), version);

@@ -120,7 +120,7 @@ pub fn layout(graph: &Graph<'_>, wrapper: Value) -> Result<ArrayLayout, JoblibEr
     let field = |key: &'static str| {
         graph
             .dict_get(state, key)
-            .map(|e| e.value)
+            .map(|e| e.value())
             .ok_or(JoblibError::MissingField(key))
     };
     let shape = graph
@@ -135,7 +135,7 @@ pub fn layout(graph: &Graph<'_>, wrapper: Value) -> Result<ArrayLayout, JoblibEr
     let (dtype, itemsize, object) = dtype_of(graph, field("dtype")?)?;
     let alignment = match graph.dict_get(state, "numpy_array_alignment_bytes") {
         None => None,
-        Some(e) => match e.value {
+        Some(e) => match e.value() {
             Value::None => None,
             Value::Int(n) if n > 0 => Some(n.unsigned_abs()),
             _ => return Err(JoblibError::BadAlignment),

@@ -988,8 +988,8 @@ impl<'a, V: Visitor> Machine<'_, 'a, V> {
                 .dict_entries(d)
                 .unwrap_or_default()
                 .iter()
-                .filter(|e| self.graph.text_is(e.key, "__setstate__"))
-                .map(|e| e.value)
+                .filter(|e| self.graph.text_is(e.key(), "__setstate__"))
+                .map(|e| e.value())
                 .collect();
             self.graph.setstate_installs.extend(installs);
         }
@@ -1286,11 +1286,9 @@ fn values(items: &[Item]) -> Vec<Value> {
 
 /// Key/value items (as DICT, SETITEM and SETITEMS take them) as dict entries.
 fn pairs(items: &[Item]) -> impl Iterator<Item = Entry> + '_ {
-    items.chunks_exact(2).map(|kv| Entry {
-        key: kv[0].value,
-        value: kv[1].value,
-        value_offset: kv[1].offset,
-    })
+    items
+        .chunks_exact(2)
+        .map(|kv| Entry::new(kv[0].value, kv[1].value, kv[1].offset))
 }
 
 fn global(module: &[u8], name: &[u8], stack: bool, proto: u8) -> Result<Node, ErrorKind> {
@@ -1413,11 +1411,11 @@ mod tests {
         assert_eq!(items.len(), 2);
         let first = g.dict_get(items[0], "n_jobs").unwrap();
         let second = g.dict_get(items[1], "n_jobs").unwrap();
-        assert_eq!(first.value, Value::Int(14));
-        assert_eq!(second.value, Value::Int(-1));
+        assert_eq!(first.value(), Value::Int(14));
+        assert_eq!(second.value(), Value::Int(-1));
         // The second key is a BINGET of the first: the same node.
-        assert_eq!(first.key, second.key);
-        assert_eq!(second.value_offset, 32);
+        assert_eq!(first.key(), second.key());
+        assert_eq!(second.value_offset(), 32);
     }
 
     #[test]
@@ -1455,7 +1453,7 @@ mod tests {
         let items = g.sequence(g.streams[0].root).unwrap();
         assert_eq!(items[0], items[1]);
         let state = g.state_dict(items[1]).unwrap();
-        assert_eq!(g.dict_get(state, "a").unwrap().value, Value::Int(1));
+        assert_eq!(g.dict_get(state, "a").unwrap().value(), Value::Int(1));
         assert_eq!(g.class_of(items[0]), Some(("m", "C")));
     }
 
