@@ -446,6 +446,12 @@ mod int_tests {
 /// unpicklers use for BINUNICODE strings: strict UTF-8, except that encoded surrogates
 /// (`ED A0..BF xx`) are allowed. Anything else fails the load at that opcode.
 pub fn is_utf8_surrogatepass(bytes: &[u8]) -> bool {
+    // Most pickled text (vocabulary terms, attribute names) is short ASCII, which
+    // `is_ascii` checks a word at a time while `from_utf8` walks short input byte by
+    // byte: inspect of a 1.3 M-term vocabulary went from 44.5 to 31.7 ms of user time.
+    if bytes.is_ascii() {
+        return true;
+    }
     let mut rest = bytes;
     loop {
         match std::str::from_utf8(rest) {
