@@ -722,24 +722,28 @@ impl<'a> Graph<'a> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(in crate::pickle) mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn value() -> impl Strategy<Value = Value> {
+    /// Any value, with ranges weighted toward the edges the packings cut at (the
+    /// memo's 61-bit payload, small offsets). Shared with the memo's tests.
+    pub(in crate::pickle) fn value() -> impl Strategy<Value = Value> {
         prop_oneof![
             Just(Value::None),
             any::<bool>().prop_map(Value::Bool),
             any::<i64>().prop_map(Value::Int),
+            (-(1i64 << 62)..(1i64 << 62)).prop_map(Value::Int),
             any::<f64>().prop_map(Value::Float),
             any::<u64>().prop_map(Value::Str),
+            (0..(1u64 << 40)).prop_map(Value::Bytes),
             any::<u64>().prop_map(Value::Bytes),
             any::<u32>().prop_map(Value::Node),
         ]
     }
 
     /// Floats compared by their bits, so a NaN round trip counts.
-    fn same(a: Value, b: Value) -> bool {
+    pub(in crate::pickle) fn same(a: Value, b: Value) -> bool {
         match (a, b) {
             (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
             _ => a == b,
