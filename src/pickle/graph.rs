@@ -34,9 +34,13 @@ pub enum Value {
     Node(NodeId),
 }
 
+/// How many tags [`Value::to_parts`] gives (0 to 6): a packing may use 7 for itself.
+pub(super) const VALUE_TAGS: u64 = 7;
+
 impl Value {
-    /// A tag below 8 and a payload word: the halves of an [`Entry`]'s packing.
-    fn to_parts(self) -> (u64, u64) {
+    /// A tag below [`VALUE_TAGS`] and a payload word: the halves of the packings the dict
+    /// entries and the memo keep values in.
+    pub(super) fn to_parts(self) -> (u64, u64) {
         match self {
             Value::None => (0, 0),
             Value::Bool(b) => (1, u64::from(b)),
@@ -48,7 +52,7 @@ impl Value {
         }
     }
 
-    fn from_parts(tag: u64, payload: u64) -> Value {
+    pub(super) fn from_parts(tag: u64, payload: u64) -> Value {
         match tag {
             1 => Value::Bool(payload != 0),
             2 => Value::Int(payload as i64),
@@ -125,8 +129,9 @@ pub struct Entry {
 
 const TAG_BITS: u32 = 3;
 const TAG_MASK: u64 = (1 << TAG_BITS) - 1;
-/// The largest value offset an [`Entry`] holds: 256 PiB, more than any file system
-/// stores in one file. A larger one is saturated to it, which no patch can reach.
+/// The largest value offset an [`Entry`] holds: 256 PiB. Offsets index the stream's bytes
+/// in memory, and no 64-bit address space (57 bits at most) reaches that far; the
+/// saturation only keeps a wrong offset from corrupting the tags.
 pub const MAX_ENTRY_OFFSET: u64 = u64::MAX >> (2 * TAG_BITS);
 
 impl Entry {

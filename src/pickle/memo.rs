@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use super::graph::{NodeId, Value};
+use super::graph::{VALUE_TAGS, Value};
 
 /// The memo. MEMOIZE indices are dense from 0, so they live in a vector; explicit PUT
 /// indices may be anything up to 2^32 and go to a map when they would leave a hole.
@@ -87,13 +87,8 @@ struct Packed(u64);
 const TAG_SHIFT: u32 = 61;
 const PAYLOAD: u64 = (1 << TAG_SHIFT) - 1;
 
-const STR: u64 = 0;
-const BYTES: u64 = 1;
-const NODE: u64 = 2;
-const INT: u64 = 3;
-const NONE: u64 = 4;
-const BOOL: u64 = 5;
-const WIDE: u64 = 7;
+/// The tag of a value kept in `Memo::wide`, above every tag of [`Value::to_parts`].
+const WIDE: u64 = VALUE_TAGS;
 
 impl Packed {
     fn tagged(tag: u64, payload: u64) -> Packed {
@@ -101,37 +96,33 @@ impl Packed {
     }
 
     fn pack(value: Value, wide: &mut Vec<Value>) -> Packed {
-        match value {
-            Value::Str(offset) if offset <= PAYLOAD => Packed::tagged(STR, offset),
-            Value::Bytes(offset) if offset <= PAYLOAD => Packed::tagged(BYTES, offset),
-            Value::Node(id) => Packed::tagged(NODE, u64::from(id)),
-            Value::Int(v) if fits_61_bits(v) => Packed::tagged(INT, v as u64),
-            Value::None => Packed::tagged(NONE, 0),
-            Value::Bool(b) => Packed::tagged(BOOL, u64::from(b)),
-            _ => {
-                let index = wide.len() as u64;
-                wide.push(value);
-                Packed::tagged(WIDE, index)
-            }
+        let (tag, payload) = value.to_parts();
+        let fits = match value {
+            Value::Int(v) => fits_61_bits(v),
+            Value::Float(_) => false,
+            _ => payload <= PAYLOAD,
+        };
+        if fits {
+            return Packed::tagged(tag, payload);
         }
+        let index = wide.len() as u64;
+        wide.push(value);
+        Packed::tagged(WIDE, index)
     }
 
     fn unpack(self, wide: &[Value]) -> Value {
         let payload = self.0 & PAYLOAD;
         match self.0 >> TAG_SHIFT {
-            STR => Value::Str(payload),
-            BYTES => Value::Bytes(payload),
-            // Packed from a NodeId, so it fits.
-            NODE => Value::Node(payload as NodeId),
-            // Sign-extend the 61-bit payload.
-            INT => Value::Int(((payload << 3) as i64) >> 3),
-            NONE => Value::None,
-            BOOL => Value::Bool(payload != 0),
             // Only `pack` makes a WIDE, with the index of the value it pushed.
-            _ => wide
+            WIDE => wide
                 .get(usize::try_from(payload).unwrap_or(usize::MAX))
                 .copied()
                 .unwrap_or(Value::None),
+            tag => match Value::from_parts(tag, payload) {
+                // Sign-extend the 61-bit payload.
+                Value::Int(_) => Value::Int(((payload << 3) as i64) >> 3),
+                other => other,
+            },
         }
     }
 }
