@@ -358,7 +358,7 @@ fn read_artifact(artifact: &Artifact) -> Result<Inspection, ReadError> {
     let parsed = pickle::parse_reading_at(
         artifact.bytes(),
         artifact.pickle_start(),
-        &mut Releasing(artifact),
+        &mut Releasing::new(&|start, end| artifact.release(start, end), &mut Quiet),
         primary(artifact).0,
     );
     let inspection = build(path, artifact, &parsed.graph, parsed.error.clone());
@@ -372,19 +372,44 @@ fn read_artifact(artifact: &Artifact) -> Result<Inspection, ReadError> {
     }
 }
 
-/// A reading that hands the pages behind the lexer back to the kernel as it goes: an
-/// opcode-dense 40 MB pickle otherwise keeps every page it read mapped (26 MiB of the
-/// 98 MiB peak of a TfidfVectorizer pipeline), though the graph holds offsets, not
-/// bytes. What the graph reads again later faults back in from the page cache.
-struct Releasing<'a>(&'a Artifact);
+/// A reading that hands the pages behind the lexer back to the kernel as it goes, and
+/// tells `inner` everything it hears: an opcode-dense 40 MB pickle otherwise keeps every
+/// page it read mapped (26 MiB of the 98 MiB peak of a TfidfVectorizer pipeline), and
+/// `pickle.load`'s reading of a joblib file, which reads the arrays' bytes as opcodes,
+/// the whole decoded stream (426 MiB of a 456 MiB forest). The graph holds offsets, not
+/// bytes: what it reads again later faults back in from the page cache.
+struct Releasing<'a, V> {
+    release: &'a dyn Fn(usize, usize),
+    released: usize,
+    inner: &'a mut V,
+}
 
-impl Visitor for Releasing<'_> {
-    const WANTS_OPS: bool = false;
+impl<'a, V> Releasing<'a, V> {
+    fn new(release: &'a dyn Fn(usize, usize), inner: &'a mut V) -> Self {
+        Releasing {
+            release,
+            released: 0,
+            inner,
+        }
+    }
+}
+
+impl<V: Visitor> Visitor for Releasing<'_, V> {
+    const WANTS_OPS: bool = V::WANTS_OPS;
+    fn op(&mut self, stream: usize, nested: bool, op: &pickle::Op<'_>) {
+        self.inner.op(stream, nested, op);
+    }
+    fn inline_data(&mut self, stream: usize, data: &pickle::InlineData) {
+        self.inner.inline_data(stream, data);
+    }
     fn passed(&mut self, offset: u64) {
         // The last step's bytes stay: the opcodes just before are often read again.
-        let end = offset.saturating_sub(pickle::PASSED_STEP);
-        self.0
-            .release(0, usize::try_from(end).unwrap_or(usize::MAX));
+        let end = usize::try_from(offset.saturating_sub(pickle::PASSED_STEP)).unwrap_or(usize::MAX);
+        if end > self.released {
+            (self.release)(self.released, end);
+            self.released = end;
+        }
+        self.inner.passed(offset);
     }
 }
 
@@ -396,7 +421,7 @@ pub fn raw_bytes_import(path: &Path) -> bool {
         let Ok(mirror) = crate::store::open_remote(url) else {
             return true;
         };
-        let imports = other_reading(mirror.bytes(), "pickle.load").imports_anything();
+        let imports = other_reading(mirror.bytes(), "pickle.load", &|_, _| {}).imports_anything();
         return imports || mirror.failure().is_some();
     }
     let Ok(file) = std::fs::File::open(path) else {
@@ -406,7 +431,7 @@ pub fn raw_bytes_import(path: &Path) -> bool {
     let Ok(map) = (unsafe { memmap2::Mmap::map(&file) }) else {
         return true;
     };
-    other_reading(&map, "pickle.load").imports_anything()
+    other_reading(&map, "pickle.load", &|_, _| {}).imports_anything()
 }
 
 /// Opens the container, naming the file in errors.
@@ -426,7 +451,7 @@ pub fn parse<'a, V: Visitor>(
     let parsed = pickle::parse_reading_at(
         artifact.bytes(),
         artifact.pickle_start(),
-        visitor,
+        &mut Releasing::new(&|start, end| artifact.release(start, end), visitor),
         primary(artifact).0,
     );
     match parsed.error {
@@ -473,12 +498,15 @@ pub fn build(
     if artifact.loader == Loader::Joblib
         && (skipped || error.is_some() || graph.dialect_sensitive || streams > 1)
     {
-        readings.push(other_reading(data, "pickle.load"));
+        let release = |start, end| artifact.release(start, end);
+        readings.push(other_reading(data, "pickle.load", &release));
     }
     // joblib picks a codec by a short prefix, but `pickle.load` reads the file as it
     // lies: `BZ` is BINBYTES to it, so a "bz2 file" can be a pickle that runs.
     if let Some(raw) = artifact.raw_bytes() {
-        let reading = other_reading(raw, "pickle.load of the compressed file's own bytes");
+        let release = |start, end| artifact.release_raw(start, end);
+        let label = "pickle.load of the compressed file's own bytes";
+        let reading = other_reading(raw, label, &release);
         if reading.imports_anything() {
             readings.push(reading);
         }
@@ -999,8 +1027,18 @@ fn plain_array(artifact: &Artifact) -> Inspection {
     nothing_loaded(artifact, "npy", view)
 }
 
-fn other_reading(data: &[u8], label: &'static str) -> LoaderReading {
-    let other = pickle::parse_reading(data, &mut Quiet, Reading::PickleLoad);
+/// `pickle.load`'s reading of `data`; `release` hands back the pages behind it (see
+/// [`Releasing`]).
+fn other_reading(
+    data: &[u8],
+    label: &'static str,
+    release: &dyn Fn(usize, usize),
+) -> LoaderReading {
+    let other = pickle::parse_reading(
+        data,
+        &mut Releasing::new(release, &mut Quiet),
+        Reading::PickleLoad,
+    );
     LoaderReading {
         reading: Reading::PickleLoad,
         label,
@@ -1016,4 +1054,35 @@ fn mutations(anomalies: &[Anomaly]) -> Vec<Anomaly> {
         .filter(|a| matches!(a.kind, AnomalyKind::GlobalMutated { .. }))
         .cloned()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn a_reading_releases_the_decoded_pages_behind_it() {
+        // 40 MiB of NONE, POP in an lz4 joblib: the reading walks every decoded page.
+        let mut pickle = b"\x80\x04".to_vec();
+        pickle.extend(b"N0".repeat(20 << 20));
+        pickle.extend(b"N.");
+        let mut encoder = lz4::EncoderBuilder::new().build(Vec::new()).unwrap();
+        encoder.write_all(&pickle).unwrap();
+        let (compressed, done) = encoder.finish();
+        done.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dense.joblib");
+        std::fs::write(&path, &compressed).unwrap();
+
+        let artifact = open(&path, &mut |_| {}).unwrap();
+        let inspection = read_artifact(&artifact).unwrap();
+        assert_eq!(inspection.streams[0].ops, 2 * (20 << 20) + 3);
+        // What stays mapped is the last PASSED_STEP (8 MiB) or so, not 40 MiB.
+        let resident = container::resident_kib(artifact.bytes().as_ptr());
+        assert!(
+            resident <= 20 << 10,
+            "{resident} KiB of the decoded stream still mapped"
+        );
+    }
 }

@@ -15,7 +15,7 @@ pub mod opcode;
 pub mod text;
 
 pub use error::{ErrorKind, PickleError};
-pub use graph::{Graph, Node, NodeId, Value};
+pub use graph::{Graph, InlineData, Node, NodeId, Value};
 pub use lexer::{Arg, Lexer, Op};
 pub use machine::{
     PASSED_STEP, Parsed, Quiet, Reading, Visitor, parse, parse_consecutive, parse_reading,
