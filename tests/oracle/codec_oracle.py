@@ -12,6 +12,7 @@ report more than it had asked for by then: never a clean answer about fewer. Pri
 difference and a count line; exit 1 on a difference.
 """
 
+import atexit
 import bz2
 import gzip
 import io
@@ -20,6 +21,7 @@ import lzma
 import os
 import pickle
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -85,6 +87,7 @@ def main():
     resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
     binary = sys.argv[1]
     tmp = tempfile.mkdtemp(prefix="artifact-codec-oracle-")
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
     problems, known, total = [], [], 0
     for i, (label, codec, data) in enumerate(cases()):
         total += 1

@@ -12,6 +12,7 @@ those of `artifact inspect --format json`'s `pickle.load` reading (or its only r
 the two loaders read the file alike). Prints each difference and a count line.
 """
 
+import atexit
 import copyreg
 import io
 import json
@@ -19,6 +20,7 @@ import os
 import pickle
 import pickletools
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -190,6 +192,7 @@ def main():
     inputs = []
     if sys.argv[2:3] == ["--attacks"]:
         tmp = tempfile.mkdtemp(prefix="artifact-oracle-")
+        atexit.register(shutil.rmtree, tmp, ignore_errors=True)
         datas = [d for _, _, d in attacks.attacks()] + attacks.mutations(9, int(sys.argv[3]))
         for i, data in enumerate(datas):
             path = os.path.join(tmp, f"{i}.pkl")

@@ -14,10 +14,12 @@ size limit, as numpy.load does):
 Prints each problem and a count line; exits 1 on a problem.
 """
 
+import atexit
 import io
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -110,6 +112,7 @@ def ours(binary, path):
 def main():
     binary, n = sys.argv[1], int(sys.argv[2])
     tmp = tempfile.mkdtemp(prefix="artifact-npy-")
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
     files = written()
     problems, refused = [], 0
     for kind, batch in [("written", files), ("mutated", mutations(files, n))]:
