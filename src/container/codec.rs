@@ -99,9 +99,9 @@ pub fn decoder<'a>(codec: Codec, input: &'a mut dyn io::BufRead) -> io::Result<B
 /// LZ4 frames, one after another until the input ends (python-lz4's reader goes on to
 /// the next frame), decoded by liblz4's frame decoder straight from `input`'s buffer
 /// into the caller's: the `lz4` crate's reader copies the input into a buffer of its
-/// own first (with the `BufReader` copy it replaces: user time 161 -> 152 ms, wall 233
-/// -> 215 ms, medians of 20 on a 141 MB file). liblz4 stops
-/// at the end of a frame and says so, so nothing past a frame is read as part of it.
+/// own first (with the `BufReader` copy also gone: user time 161 -> 152 ms, wall
+/// 233 -> 215 ms, medians of 20 on a 141 MB file). liblz4 stops at the end of a frame
+/// and says so, so nothing past a frame is read as part of it.
 struct Lz4Frames<'a> {
     input: &'a mut dyn io::BufRead,
     context: Lz4Context,
