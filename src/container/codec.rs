@@ -181,11 +181,11 @@ impl Read for Lz4Frames<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// One lz4 frame of `data`, linked blocks and 64 KiB blocks as python-lz4 writes them.
-    fn frame(data: &[u8]) -> Vec<u8> {
+    pub(crate) fn frame(data: &[u8]) -> Vec<u8> {
         let mut encoder = lz4::EncoderBuilder::new()
             .block_size(lz4::BlockSize::Max64KB)
             .block_mode(lz4::BlockMode::Linked)

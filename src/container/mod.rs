@@ -931,6 +931,12 @@ fn map_spill(spill: &File) -> Result<Bytes, ContainerError> {
 }
 
 /// Resident KiB of the mapping that holds `at`, from /proc/self/smaps.
+/// One lz4 frame of `data`, for tests outside the container layer.
+#[cfg(test)]
+pub(crate) fn lz4_frame(data: &[u8]) -> Vec<u8> {
+    codec::tests::frame(data)
+}
+
 #[cfg(test)]
 pub(crate) fn resident_kib(at: *const u8) -> u64 {
     let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
@@ -1000,13 +1006,9 @@ mod tests {
             state.to_le_bytes()
         }));
         pickle.push(b'.');
-        let mut encoder = lz4::EncoderBuilder::new().build(Vec::new()).unwrap();
-        encoder.write_all(&pickle).unwrap();
-        let (compressed, done) = encoder.finish();
-        done.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("big.joblib");
-        std::fs::write(&path, &compressed).unwrap();
+        std::fs::write(&path, lz4_frame(&pickle)).unwrap();
 
         let artifact = open(&path, &mut |_| {}).unwrap();
         assert_eq!(artifact.bytes(), &pickle[..]);
