@@ -30,11 +30,12 @@ pub fn write(
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<Staged> {
     let tmp = Staged::new_in(&staging_dir(target))?;
-    let mut source = File::open(input)?;
+    let source = File::open(input)?;
     if splices.is_empty() {
         // Zero edits: the input, byte for byte (invariant 1), compressed or not.
-        let mut out = tmp.file();
-        io::copy(&mut source, &mut out)?;
+        let mut out = BufWriter::new(tmp.file().try_clone()?);
+        copy_with_writeback(&source, &mut out, 0, u64::MAX)?;
+        out.flush()?;
     } else {
         match artifact.container {
             Container::Pickle => {
@@ -191,22 +192,39 @@ impl Sink for RawSink {
 impl RawSink {
     fn kernel_copy(&mut self, start: u64, end: u64) -> io::Result<()> {
         self.source.seek(SeekFrom::Start(start))?;
-        let mut at = start;
-        while at < end {
-            let step = (end - at).min(WRITEBACK_STEP);
-            let copied = io::copy(&mut (&self.source).take(step), &mut self.out)?;
-            start_writeback(self.out.get_ref(), self.written, copied);
-            self.written += copied;
-            at += copied;
-            if copied != step {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the input changed while it was being patched",
-                ));
-            }
+        let copied = copy_with_writeback(&self.source, &mut self.out, self.written, end - start)?;
+        self.written += copied;
+        if copied != end - start {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the input changed while it was being patched",
+            ));
         }
         Ok(())
     }
+}
+
+/// Copies up to `len` bytes from `source`'s position to `out` through the kernel
+/// (`io::copy` between files is copy_file_range), starting the disk's writeback behind
+/// every [`WRITEBACK_STEP`]; `at` is where the bytes land in `out`. Returns how many
+/// were copied: fewer than `len` when the source ended first.
+fn copy_with_writeback(
+    source: &File,
+    out: &mut BufWriter<File>,
+    at: u64,
+    len: u64,
+) -> io::Result<u64> {
+    let mut copied = 0;
+    while copied < len {
+        let step = (len - copied).min(WRITEBACK_STEP);
+        let n = io::copy(&mut source.take(step), out)?;
+        start_writeback(out.get_ref(), at + copied, n);
+        copied += n;
+        if n < step {
+            break;
+        }
+    }
+    Ok(copied)
 }
 
 /// How much is copied before the disk is asked to start writing it.
