@@ -33,13 +33,41 @@ impl Staged {
                 named: None,
             });
         }
-        let tmp = tempfile::Builder::new()
-            .prefix(".artifact-patch-")
-            .suffix(".tmp")
-            .tempfile_in(dir)?;
-        let (file, path) = tmp.into_parts();
-        // Cleared by persist() or drop, which then own the file's fate.
-        publish_pending(&path);
+        // The name is published before the file exists (cleared by persist() or drop,
+        // which then own the file's fate): a signal between the two unlinks nothing,
+        // where one just after a random name was created could not find it and left the
+        // file behind (seen once in CI: SIGTERM right as the staged file appeared).
+        let name = dir.join(format!(
+            ".artifact-patch-{}-{}.tmp",
+            std::process::id(),
+            unique()
+        ));
+        publish_pending(&name);
+        let created = {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&name)
+        };
+        let file = match created {
+            Ok(file) => file,
+            Err(e) => {
+                // Not ours (a name taken): a signal must not remove it.
+                forget_pending();
+                return Err(e);
+            }
+        };
+        let path = match tempfile::TempPath::try_from_path(&name) {
+            Ok(path) => path,
+            Err(e) => {
+                let _ = std::fs::remove_file(&name);
+                forget_pending();
+                return Err(e);
+            }
+        };
         Ok(Staged {
             file,
             dir: dir.to_path_buf(),
