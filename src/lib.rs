@@ -5,6 +5,7 @@
 //! (opcodes and the symbolic machine), [`model`] (the scikit-learn view of the graph),
 //! [`report`] (renderers). The commands in [`commands`] glue them together.
 
+pub mod allocator;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -18,3 +19,6 @@ pub mod rules;
 pub mod store;
 pub mod units;
 pub mod verify;
+
+#[global_allocator]
+static ALLOCATOR: allocator::Allocator = allocator::Allocator;
